@@ -1,0 +1,202 @@
+import type { DescService } from '@bufbuild/protobuf';
+import { z } from 'zod';
+import { toConnectError } from './errors.js';
+import type { HealthReport } from './health.js';
+import type { AnyImpl, Binding, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { createLogger, type Logger } from './logger.js';
+import { noopMetrics, type PluginMetrics } from './metrics.js';
+
+/** What the host hands a plugin when it creates an instance for one namespace. */
+export interface PluginContext {
+  /** The namespace this instance serves; use it to isolate data on a shared backend (prefix, schema, subject). */
+  readonly namespace: string;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly metrics: PluginMetrics;
+}
+
+/** A live plugin instance for one namespace. */
+export interface PluginInstance {
+  /** The implementations, one per declared interface (see {@link implement}). */
+  readonly bindings: readonly Binding[];
+  /** Optional: connect to the backend; a rejection aborts the start with a clear error. */
+  start?(): Promise<void>;
+  /** Optional: current health; defaults to healthy. */
+  health?(): Promise<HealthReport> | HealthReport;
+  /** Optional: release connections, timers and files. */
+  close?(): Promise<void>;
+}
+
+/** A backend plugin: name, version, the interfaces it implements, a config schema and a factory. */
+export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** Backend type as written in YAML `backend.type`, e.g. `redis`. */
+  readonly name: string;
+  readonly version: string;
+  readonly description?: string;
+  /** Every interface flavour this plugin implements; each must be bound by `create`. */
+  readonly interfaces: readonly InterfaceDefinition<DescService>[];
+  /** Validates `backend.config`; its defaults apply. */
+  readonly configSchema: Schema;
+  /** Creates an instance for one namespace. */
+  create(config: z.output<Schema>, ctx: PluginContext): Promise<PluginInstance> | PluginInstance;
+}
+
+/** Declares a plugin. Identity at runtime; exists for type inference and documentation. */
+export function definePlugin<Schema extends z.ZodType>(def: PluginDefinition<Schema>): PluginDefinition<Schema> {
+  return def;
+}
+
+/** A config value failed the plugin's schema. `issues` carry the path inside `backend.config`. */
+export class PluginConfigError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[],
+  ) {
+    super(
+      `invalid config for backend "${plugin}": ${issues
+        .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+    this.name = 'PluginConfigError';
+  }
+}
+
+/** Validates raw config against a plugin's schema, throwing {@link PluginConfigError}. */
+export function parsePluginConfig<Schema extends z.ZodType>(
+  def: PluginDefinition<Schema>,
+  raw: unknown,
+): z.output<Schema> {
+  const result = def.configSchema.safeParse(raw ?? {});
+  if (!result.success) throw new PluginConfigError(def.name, result.error.issues);
+  return result.data;
+}
+
+/**
+ * A running plugin as hosts see it (proxy router, conformance suites, plugin servers): validated,
+ * error-mapped implementations by service type name, plus health and close. In-process, sidecar
+ * and remote plugins all look like this.
+ */
+export interface PluginHandle {
+  readonly plugin: string;
+  readonly version: string;
+  readonly namespace: string;
+  /** Service type name (e.g. `prism.keyvalue.v1.KeyValueBasicInterface`) → implementation. */
+  readonly interfaces: ReadonlyMap<string, AnyImpl>;
+  /** The typed implementation of one interface, or undefined when the plugin lacks it. */
+  get<S extends DescService>(iface: InterfaceDefinition<S>): InterfaceImpl<S> | undefined;
+  health(): Promise<HealthReport>;
+  close(): Promise<void>;
+}
+
+/** Options for {@link instantiatePlugin}. */
+export interface InstantiateOptions {
+  readonly namespace: string;
+  readonly limits?: Partial<Limits>;
+  readonly logger?: Logger;
+  readonly metrics?: PluginMetrics;
+}
+
+/** Validates config, creates and starts an in-process instance, and wraps it into a {@link PluginHandle}. */
+export async function instantiatePlugin(
+  def: PluginDefinition,
+  rawConfig: unknown,
+  opts: InstantiateOptions,
+): Promise<PluginHandle> {
+  const config = parsePluginConfig(def, rawConfig);
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const logger = (opts.logger ?? createLogger({ name: 'prism' })).child({
+    plugin: def.name,
+    namespace: opts.namespace,
+  });
+  const ctx: PluginContext = { namespace: opts.namespace, limits, logger, metrics: opts.metrics ?? noopMetrics };
+  const instance = await def.create(config, ctx);
+  const where = `${def.name} backend of namespace "${opts.namespace}"`;
+  try {
+    await instance.start?.();
+  } catch (err) {
+    await instance.close?.().catch(() => {});
+    throw toConnectError(err, where);
+  }
+  const interfaces = bindInterfaces(def, instance.bindings, limits, where);
+  return {
+    plugin: def.name,
+    version: def.version,
+    namespace: opts.namespace,
+    interfaces,
+    get: <S extends DescService>(iface: InterfaceDefinition<S>) =>
+      interfaces.get(iface.service.typeName) as InterfaceImpl<S> | undefined,
+    async health() {
+      try {
+        return (await instance.health?.()) ?? { status: 'healthy' };
+      } catch (err) {
+        return { status: 'unhealthy', message: err instanceof Error ? err.message : String(err) };
+      }
+    },
+    async close() {
+      await instance.close?.();
+    },
+  };
+}
+
+function bindInterfaces(
+  def: PluginDefinition,
+  bindings: readonly Binding[],
+  limits: Limits,
+  where: string,
+): Map<string, AnyImpl> {
+  const declared = new Set(def.interfaces.map((i) => i.service.typeName));
+  const out = new Map<string, AnyImpl>();
+  for (const { iface, impl } of bindings) {
+    const typeName = iface.service.typeName;
+    if (!declared.has(typeName))
+      throw new Error(`plugin "${def.name}" binds ${iface.name} but does not declare it in "interfaces"`);
+    out.set(typeName, wrapImpl(iface, impl, limits, where));
+  }
+  for (const typeName of declared)
+    if (!out.has(typeName))
+      throw new Error(`plugin "${def.name}" declares ${typeName} but its create() did not bind it`);
+  return out;
+}
+
+type Fn = (request: unknown, ctx: CallContext) => unknown;
+
+/** Adds the interface's input validation and error mapping around every method. */
+export function wrapImpl(iface: InterfaceDefinition, impl: AnyImpl, limits: Limits, where: string): AnyImpl {
+  const out: Record<string, Fn> = {};
+  const validators = iface.validate as Record<string, ((req: unknown, limits: Limits) => void) | undefined>;
+  for (const method of iface.service.methods) {
+    const fn = (impl as Record<string, Fn | undefined>)[method.localName];
+    if (typeof fn !== 'function')
+      throw new Error(`${where}: ${iface.service.typeName} lacks method ${method.localName}`);
+    const bound = fn.bind(impl) as Fn;
+    const validate = validators[method.localName];
+    const fail = (err: unknown): never => {
+      throw toConnectError(err, where);
+    };
+    if (method.methodKind === 'server_streaming') {
+      out[method.localName] = async function* (request: unknown, ctx: CallContext) {
+        try {
+          validate?.(request, limits);
+          yield* bound(request, ctx) as AsyncIterable<unknown>;
+        } catch (err) {
+          fail(err);
+        }
+      };
+    } else {
+      out[method.localName] = (request: unknown, ctx: CallContext) => {
+        try {
+          validate?.(request, limits);
+          const result = bound(request, ctx);
+          return result instanceof Promise ? result.catch(fail) : result;
+        } catch (err) {
+          return fail(err);
+        }
+      };
+    }
+  }
+  return out;
+}
+
+/** Creates a handle for a namespace; what conformance suites and hosts take to get a fresh instance. */
+export type PluginFactory = (opts: InstantiateOptions) => Promise<PluginHandle>;
