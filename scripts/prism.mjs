@@ -51,7 +51,7 @@ function ensureTestDependencies() {
 switch (command) {
   case 'start': {
     ensureInstall();
-    run('pnpm', ['exec', 'nx', 'run', 'proxy:build', '--output-style=stream']);
+    run('pnpm', ['exec', 'nx', 'run', '@prism/proxy:build', '--output-style=stream']);
     run('node', ['apps/proxy/dist/main.js', ...rest]);
     break;
   }
@@ -59,7 +59,7 @@ switch (command) {
     ensureInstall();
     ensureTestDependencies();
     // Generated code must match the protos: regenerate and fail when it differs from what is committed.
-    run('pnpm', ['exec', 'nx', 'run', 'proto:generate', '--skip-nx-cache', '--output-style=stream']);
+    run('pnpm', ['exec', 'nx', 'run', '@prism/proto:generate', '--skip-nx-cache', '--output-style=stream']);
     run('git', ['diff', '--exit-code', '--stat', '--', 'packages/proto/src/gen']);
     run('pnpm', ['exec', 'buf', 'lint']);
     run('pnpm', ['exec', 'biome', 'check', '.']);
