@@ -1,0 +1,63 @@
+import { findBinary } from './binaries.ts';
+import { tcpExchange } from './ports.ts';
+import { makeTempDir } from './process.ts';
+import { startManagedServer, type TestServer } from './server.ts';
+
+/** Options for {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Require this password (`requirepass`); clients then AUTH with it. */
+  readonly password?: string;
+  /** Use this port instead of a free one. */
+  readonly port?: number;
+}
+
+/** A running redis-server. `url` carries no credentials; `password` is set when one is required. */
+export interface RedisTestServer extends TestServer {
+  readonly password: string | undefined;
+}
+
+/** Sends a RESP command line (inline protocol) and reports whether Redis answered PONG. */
+async function pingRedis(port: number, password: string | undefined): Promise<boolean> {
+  const auth = password ? `AUTH ${password}\r\n` : '';
+  const reply = await tcpExchange('127.0.0.1', port, `${auth}PING\r\n`, /\+PONG\r\n|-[^\r]*\r\n/);
+  return reply.includes('+PONG');
+}
+
+/**
+ * Starts `redis-server` on a free 127.0.0.1 port in its own temp dir, without persistence
+ * (`--save '' --appendonly no`), and resolves once it answers PING.
+ */
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTestServer> {
+  const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/local/bin']);
+  const dir = makeTempDir('redis');
+  const server = await startManagedServer(
+    {
+      kind: 'redis',
+      dir,
+      command: (port) => ({
+        cmd: bin,
+        args: [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--daemonize',
+          'no',
+          '--protected-mode',
+          'no',
+          ...(opts.password ? ['--requirepass', opts.password] : []),
+        ],
+      }),
+      probe: (port) => pingRedis(port, opts.password),
+      url: (port) => `redis://127.0.0.1:${port}`,
+    },
+    opts.port,
+  );
+  return Object.assign(server, { password: opts.password });
+}
