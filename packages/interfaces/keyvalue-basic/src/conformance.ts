@@ -85,6 +85,9 @@ export function describeKeyValueBasicConformance(label: string, factory: PluginF
 
     it('answers found=false for a missing key, without error', async () => {
       expect(await kv.get('never-written')).toEqual({ found: false, value: new Uint8Array() });
+      // found is explicitly present so JSON clients see "found": false.
+      const raw = await handle.get(KeyValueBasic)!.get(create(GetRequestSchema, { namespace, key: 'never-written' }), ctx);
+      expect(raw.found).toBe(false);
     });
 
     it('stores an empty value, distinct from a missing key', async () => {

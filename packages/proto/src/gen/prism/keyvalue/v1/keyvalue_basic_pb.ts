@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prism/keyvalue/v1/keyvalue_basic.proto.
  */
 export const file_prism_keyvalue_v1_keyvalue_basic: GenFile = /*@__PURE__*/
-  fileDesc("CiZwcmlzbS9rZXl2YWx1ZS92MS9rZXl2YWx1ZV9iYXNpYy5wcm90bxIRcHJpc20ua2V5dmFsdWUudjEiOwoKU2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMIg0KC1NldFJlc3BvbnNlIiwKCkdldFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCSIrCgtHZXRSZXNwb25zZRINCgVmb3VuZBgBIAEoCBINCgV2YWx1ZRgCIAEoDCIvCg1EZWxldGVSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkiIQoORGVsZXRlUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoCCIvCg1FeGlzdHNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkiIAoORXhpc3RzUmVzcG9uc2USDgoGZXhpc3RzGAEgASgIMsICChZLZXlWYWx1ZUJhc2ljSW50ZXJmYWNlEkQKA1NldBIdLnByaXNtLmtleXZhbHVlLnYxLlNldFJlcXVlc3QaHi5wcmlzbS5rZXl2YWx1ZS52MS5TZXRSZXNwb25zZRJECgNHZXQSHS5wcmlzbS5rZXl2YWx1ZS52MS5HZXRSZXF1ZXN0Gh4ucHJpc20ua2V5dmFsdWUudjEuR2V0UmVzcG9uc2USTQoGRGVsZXRlEiAucHJpc20ua2V5dmFsdWUudjEuRGVsZXRlUmVxdWVzdBohLnByaXNtLmtleXZhbHVlLnYxLkRlbGV0ZVJlc3BvbnNlEk0KBkV4aXN0cxIgLnByaXNtLmtleXZhbHVlLnYxLkV4aXN0c1JlcXVlc3QaIS5wcmlzbS5rZXl2YWx1ZS52MS5FeGlzdHNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiZwcmlzbS9rZXl2YWx1ZS92MS9rZXl2YWx1ZV9iYXNpYy5wcm90bxIRcHJpc20ua2V5dmFsdWUudjEiOwoKU2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMIg0KC1NldFJlc3BvbnNlIiwKCkdldFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCSI6CgtHZXRSZXNwb25zZRISCgVmb3VuZBgBIAEoCEgAiAEBEg0KBXZhbHVlGAIgASgMQggKBl9mb3VuZCIvCg1EZWxldGVSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkiIQoORGVsZXRlUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoCCIvCg1FeGlzdHNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkiIAoORXhpc3RzUmVzcG9uc2USDgoGZXhpc3RzGAEgASgIMsICChZLZXlWYWx1ZUJhc2ljSW50ZXJmYWNlEkQKA1NldBIdLnByaXNtLmtleXZhbHVlLnYxLlNldFJlcXVlc3QaHi5wcmlzbS5rZXl2YWx1ZS52MS5TZXRSZXNwb25zZRJECgNHZXQSHS5wcmlzbS5rZXl2YWx1ZS52MS5HZXRSZXF1ZXN0Gh4ucHJpc20ua2V5dmFsdWUudjEuR2V0UmVzcG9uc2USTQoGRGVsZXRlEiAucHJpc20ua2V5dmFsdWUudjEuRGVsZXRlUmVxdWVzdBohLnByaXNtLmtleXZhbHVlLnYxLkRlbGV0ZVJlc3BvbnNlEk0KBkV4aXN0cxIgLnByaXNtLmtleXZhbHVlLnYxLkV4aXN0c1JlcXVlc3QaIS5wcmlzbS5rZXl2YWx1ZS52MS5FeGlzdHNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message prism.keyvalue.v1.SetRequest
@@ -79,9 +79,12 @@ export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
  */
 export type GetResponse = Message<"prism.keyvalue.v1.GetResponse"> & {
   /**
-   * @generated from field: bool found = 1;
+   * Always set by implementations. Explicit presence makes JSON clients (buf curl, browsers) see
+   * "found": false for a missing key instead of an empty object.
+   *
+   * @generated from field: optional bool found = 1;
    */
-  found: boolean;
+  found?: boolean | undefined;
 
   /**
    * @generated from field: bytes value = 2;
