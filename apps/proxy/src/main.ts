@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@prism/config';
+import { createLogger } from '@prism/sdk';
+import { loadProxyConfig } from './load.js';
+import { startProxy } from './server.js';
+
+const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR]
+
+  -c, --config FILE   namespace YAML (default: built-in config, namespace "default" on MemStore)
+  -p, --port N        listen port (default: proxy.listen in the config, else 8980; 0 = any free port)
+      --host ADDR     listen address (default: proxy.listen in the config, else 0.0.0.0)
+  -h, --help          show this help
+
+Signals: SIGTERM/SIGINT drain in-flight calls and exit 0.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    console.error(`--port must be an integer between 0 and 65535, got "${values.port}"`);
+    process.exit(2);
+  }
+
+  const logger = createLogger({ name: 'prism-proxy' });
+  let loaded: Awaited<ReturnType<typeof loadProxyConfig>>;
+  try {
+    loaded = await loadProxyConfig(values.config);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const proxy = await startProxy({ ...loaded, logger, port, host: values.host }).catch((err: Error) => {
+    console.error(`prism-proxy failed to start: ${err.message}`);
+    process.exit(1);
+  });
+
+  const names = proxy.table.runtimes().map((r) => `${r.name} (${r.backendType}, ${r.mode})`);
+  console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);
+  console.log(`namespaces: ${names.join(', ') || 'none'}`);
+  console.log(`try it (from the repository root):
+  pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
+    ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set -d '{"namespace":"default","key":"a","value":"aGVsbG8="}'
+  pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
+    ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get -d '{"namespace":"default","key":"a"}'`);
+  logger.info({ url: proxy.url, namespaces: proxy.table.names() }, 'serving');
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'draining');
+    proxy.shutdown().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+await main();
