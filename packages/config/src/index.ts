@@ -1,0 +1,24 @@
+export { DEFAULT_CONFIG_YAML } from './default.js';
+export { loadConfig } from './load.js';
+export { type ParseOptions, parseConfig } from './parse.js';
+export {
+  isModel,
+  KNOWN_FLAVOURS,
+  MODELS,
+  type Model,
+  PATTERNS,
+  parseFlavour,
+  SLOT_PATTERNS,
+  type SlotSpec,
+} from './patterns.js';
+export { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
+export { PROXY_DEFAULTS } from './proxy.js';
+export type {
+  BackendCatalog,
+  BackendConfig,
+  NamespaceConfig,
+  PluginMode,
+  PrismConfig,
+  ProxyConfig,
+  TlsConfig,
+} from './types.js';

@@ -1,0 +1,72 @@
+import { DEFAULT_LIMITS } from '@prism/sdk';
+import type { Path } from './path.js';
+import type { Reporter } from './reporter.js';
+import { AdminTokenSchema, CorsSchema, LimitsSchema, ListenSchema, mapAt, positiveInt } from './schemas.js';
+import type { ProxyConfig } from './types.js';
+
+/** Proxy defaults (YAML `proxy:` keys left out). */
+export const PROXY_DEFAULTS: Readonly<ProxyConfig> = Object.freeze({
+  listen: { host: '0.0.0.0', port: 8980 },
+  readMaxBytes: 16 * 1024 * 1024,
+  cors: { allowedOrigins: ['*'] },
+  shutdownTimeoutMs: 10_000,
+  limits: DEFAULT_LIMITS,
+});
+
+const PROXY_KEYS = ['listen', 'read_max_bytes', 'cors', 'shutdown_timeout_ms', 'limits', 'admin_token'];
+
+/** Checks `proxy:`; invalid fields are reported and replaced by their defaults so checking can go on. */
+export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
+  const obj = mapAt(raw, path, PROXY_KEYS, r, PROXY_KEYS.join(', ')) ?? {};
+  const at = (k: string): Path => [...path, k];
+  const has = (k: string) => obj[k] !== undefined && obj[k] !== null;
+
+  const listen = has('listen') ? parseListen(obj.listen, at('listen'), r) : undefined;
+  const readMaxBytes = has('read_max_bytes')
+    ? r.validate(positiveInt('bytes'), obj.read_max_bytes, at('read_max_bytes'))
+    : undefined;
+  const cors = has('cors') ? r.validate(CorsSchema, obj.cors, at('cors')) : undefined;
+  const shutdown = has('shutdown_timeout_ms')
+    ? r.validate(positiveInt('milliseconds'), obj.shutdown_timeout_ms, at('shutdown_timeout_ms'))
+    : undefined;
+  const limits = has('limits') ? r.validate(LimitsSchema, obj.limits, at('limits')) : undefined;
+  const adminToken =
+    obj.admin_token === undefined
+      ? undefined
+      : r.validate(AdminTokenSchema, obj.admin_token, at('admin_token'));
+
+  const out: ProxyConfig = {
+    listen: listen ?? { ...PROXY_DEFAULTS.listen },
+    readMaxBytes: readMaxBytes ?? PROXY_DEFAULTS.readMaxBytes,
+    cors: { allowedOrigins: cors?.allowed_origins ?? [...PROXY_DEFAULTS.cors.allowedOrigins] },
+    shutdownTimeoutMs: shutdown ?? PROXY_DEFAULTS.shutdownTimeoutMs,
+    limits: {
+      maxKeyBytes: limits?.max_key_bytes ?? DEFAULT_LIMITS.maxKeyBytes,
+      maxValueBytes: limits?.max_value_bytes ?? DEFAULT_LIMITS.maxValueBytes,
+    },
+    ...(adminToken !== undefined && { adminToken }),
+  };
+  if (limits?.max_value_bytes !== undefined && limits.max_value_bytes > out.readMaxBytes)
+    r.add(
+      [...at('limits'), 'max_value_bytes'],
+      `${limits.max_value_bytes} exceeds read_max_bytes (${out.readMaxBytes}): such requests are refused before any namespace sees them`,
+    );
+  return out;
+}
+
+/** `host:port`, `[v6]:port`, `:port` or a bare port (host 0.0.0.0). Port 0 picks a free port. */
+function parseListen(raw: unknown, path: Path, r: Reporter): ProxyConfig['listen'] | undefined {
+  const v = r.validate(ListenSchema, raw, path);
+  if (v === undefined) return undefined;
+  const m =
+    /^\s*(?:\[([^\]]+)\]|([^\s:[\]]*)):(\d+)\s*$/.exec(String(v)) ?? /^\s*()()(\d+)\s*$/.exec(String(v));
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    r.add(
+      path,
+      `must be "host:port" with a port from 0 to 65535, e.g. "0.0.0.0:8980" (got ${r.show(path, v)})`,
+    );
+    return undefined;
+  }
+  return { host: m[1] || m[2] || PROXY_DEFAULTS.listen.host, port };
+}
