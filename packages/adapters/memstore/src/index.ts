@@ -1,0 +1,55 @@
+import { KeyValueBasic } from '@prism/keyvalue-basic';
+import { KeyValueScan } from '@prism/keyvalue-scan';
+import { KeyValueTTL } from '@prism/keyvalue-ttl';
+import { ListBasic } from '@prism/list-basic';
+import { definePlugin, degraded, healthy, implement, z } from '@prism/sdk';
+import { memBasic, memList, memScan, memTTL } from './impl.js';
+import { MemStore } from './store.js';
+
+export { MemStore, type MemStoreOptions } from './store.js';
+
+/** `backend.config` of a memstore namespace. Unknown fields are rejected so typos surface at load. */
+export const MemStoreConfig = z.strictObject({
+  /** Most keys (key/value and list keys together); new keys beyond it get RESOURCE_EXHAUSTED. */
+  max_keys: z.number().int().positive().optional(),
+  /** How often expired keys are removed when nobody reads them. */
+  sweep_interval_ms: z.number().int().positive().default(1000),
+});
+
+/** Config accepted by the memstore backend. */
+export type MemStoreConfig = z.output<typeof MemStoreConfig>;
+
+/** The in-process memory backend: one store per namespace, gone when the process exits. */
+export default definePlugin({
+  name: 'memstore',
+  version: '0.1.0',
+  description:
+    'In-memory key/value and list store (per process, not persistent): TTL, scan and capacity limits',
+  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, ListBasic],
+  configSchema: MemStoreConfig,
+  create(config, ctx) {
+    const store = new MemStore({
+      namespace: ctx.namespace,
+      maxKeys: config.max_keys,
+      sweepIntervalMs: config.sweep_interval_ms,
+    });
+    return {
+      bindings: [
+        implement(KeyValueBasic, memBasic(store)),
+        implement(KeyValueTTL, memTTL(store)),
+        implement(KeyValueScan, memScan(store)),
+        implement(ListBasic, memList(store)),
+      ],
+      health: () => {
+        const keys = store.size;
+        const max = store.maxKeys;
+        ctx.metrics.gauge('memstore_keys', keys, { namespace: ctx.namespace });
+        const details = { keys: String(keys), max_keys: max === undefined ? 'unlimited' : String(max) };
+        return max !== undefined && keys >= max
+          ? degraded(`at capacity: ${keys} keys, max_keys is ${max}; new keys are rejected`, details)
+          : healthy(details);
+      },
+      close: async () => store.close(),
+    };
+  },
+});
