@@ -1,3 +1,4 @@
+export { z } from 'zod';
 export * from './errors.js';
 export * from './health.js';
 export * from './interface.js';
@@ -6,4 +7,4 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './plugin.js';
 export * from './retry.js';
-export { z } from 'zod';
+export * from './stream-buffer.js';
