@@ -21,6 +21,8 @@ export interface Need {
   /** E.g. `needs.ttl`, `pattern keyvalue`, `slot registry of multicast-registry`. */
   readonly reason: string;
   readonly path: Path;
+  /** Report at the map key (`needs: {ttl: true}`) rather than at its value. */
+  readonly key?: boolean;
 }
 
 /** What backend checks need besides the value. */
@@ -78,6 +80,7 @@ export function checkBackend(
       r.add(
         need.path,
         `${label} "${type}" does not implement ${need.flavour} (${need.reason}); it implements ${implemented.join(', ') || 'nothing'}${hint}`,
+        need.key,
       );
     }
     if (config && described.configSchema && plugin.value.mode !== 'remote')

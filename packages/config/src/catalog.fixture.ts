@@ -1,4 +1,6 @@
 import { z } from '@prism/sdk';
+import { type ParseOptions, parseConfig } from './parse.js';
+import { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
 import type { BackendCatalog } from './types.js';
 
 /** A small catalog for tests: interface lists and config schemas like real adapters declare them. */
@@ -32,3 +34,22 @@ export const memstoreOnly: BackendCatalog = {
   types: () => ['memstore'],
   describe: (type) => (type === 'memstore' ? BACKENDS.memstore : undefined),
 };
+
+/** Parses `yaml` expecting a ConfigError and returns its problems (fails the test when it parses). */
+export function problemsOf(yaml: string, opts: Partial<ParseOptions> = {}): readonly ConfigProblem[] {
+  try {
+    parseConfig(yaml, { file: '/etc/prism/prism.yaml', catalog, env: {}, ...opts });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, but the config parsed');
+}
+
+/** The one problem at `field` (fails the test when there is none or several). */
+export function problemAt(problems: readonly ConfigProblem[], field: string): ConfigProblem {
+  const found = problems.filter((p) => p.field === field);
+  if (found.length !== 1)
+    throw new Error(`expected one problem at ${field}, got:\n${problems.map(formatProblem).join('\n')}`);
+  return found[0]!;
+}

@@ -3,14 +3,7 @@ import { type BackendContext, checkBackend, type Need } from './backend.js';
 import type { Path } from './path.js';
 import { isModel, knownFlavourNames, PATTERNS, parseFlavour, SLOT_PATTERNS } from './patterns.js';
 import type { Reporter } from './reporter.js';
-import {
-  LimitsSchema,
-  mapAt,
-  NameSchema,
-  NeedsListSchema,
-  NeedsMapSchema,
-  PatternSchema,
-} from './schemas.js';
+import { bool, LimitsSchema, mapAt, NameSchema, NeedsListSchema, PatternSchema } from './schemas.js';
 import { didYouMean } from './suggest.js';
 import type { BackendConfig, NamespaceConfig } from './types.js';
 
@@ -140,15 +133,20 @@ function resolveNeeds(
     return ok ? out : undefined;
   }
   if (typeof raw === 'object') {
-    const map = r.validate(NeedsMapSchema, raw, path);
-    if (!map) return undefined;
     let ok = true;
-    for (const [feature, wanted] of Object.entries(map)) {
+    for (const [feature, value] of Object.entries(raw)) {
+      const wanted = r.validate(bool, value, [...path, feature]);
       if (!/^[a-z0-9]+(_[a-z0-9]+)*$/.test(feature)) {
         r.add([...path, feature], `"${feature}" is not a feature name (lower_snake_case, e.g. ttl)`, true);
         ok = false;
-      } else if (wanted)
-        add({ flavour: `${model}_${feature}`, reason: `needs.${feature}`, path: [...path, feature] });
+      } else if (wanted === undefined) ok = false;
+      else if (wanted)
+        add({
+          flavour: `${model}_${feature}`,
+          reason: `needs.${feature}`,
+          path: [...path, feature],
+          key: true,
+        });
     }
     return ok ? out : undefined;
   }

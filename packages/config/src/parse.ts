@@ -66,7 +66,9 @@ function checkNamespaces(raw: unknown, proxyLimits: Limits, readMaxBytes: number
       else seen.set(name, i);
     }
     if (!ns) return;
-    if (ns.limits.maxValueBytes > readMaxBytes)
+    // Only explicit limits are checked: a small read_max_bytes alone must not break every namespace.
+    const own = (item as { limits?: { max_value_bytes?: unknown } | null }).limits?.max_value_bytes;
+    if (own !== undefined && ns.limits.maxValueBytes > readMaxBytes)
       r.add(
         [...path, 'limits', 'max_value_bytes'],
         `${ns.limits.maxValueBytes} exceeds proxy.read_max_bytes (${readMaxBytes}): such requests are refused before the namespace sees them`,

@@ -52,7 +52,7 @@ export const TlsSchema = z.strictObject(
 
 /** Namespace names: DNS-label style so they work as prefixes, subjects and schema names. */
 export const NameSchema = z
-  .string({ error: 'must be a string' })
+  .string({ error: 'must be a string (quote names that look like numbers, e.g. "2024")' })
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
     error: 'must be 1-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit',
   });
@@ -71,7 +71,6 @@ export const ListenSchema = z.union([z.string(), z.number()], {
   error: 'must be "host:port" (e.g. "0.0.0.0:8980") or a port number',
 });
 export const NeedsListSchema = z.array(nonEmpty.regex(/^\S+$/, { error: 'must be a flavour name' }));
-export const NeedsMapSchema = z.record(z.string(), bool);
 export const ConfigMapSchema = z.record(z.string(), z.unknown(), { error: 'must be a map' });
 
 /**

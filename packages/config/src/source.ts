@@ -29,7 +29,15 @@ export function parseYaml(text: string): YamlSource {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const errors = doc.errors.map((e: YAMLError) => ({ ...pos(e.pos[0]), message: firstLine(e.message) }));
+  const lines = text.split('\n');
+  const errors = doc.errors.map((e: YAMLError) => {
+    const at = pos(e.pos[0]);
+    // `{ a: ${env:X} }` is the classic slip: braces end a flow map, so the reference must be quoted.
+    const hint = lines[at.line - 1]?.includes('${')
+      ? ` (inside { } or [ ], quote references: "\${env:NAME}")`
+      : '';
+    return { ...at, message: firstLine(e.message) + hint };
+  });
   return {
     value: errors.length ? undefined : doc.toJS({ maxAliasCount: 1000 }),
     errors,
