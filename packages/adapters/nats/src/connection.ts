@@ -1,0 +1,210 @@
+import { ConnectError, type Logger, unavailable } from '@prism/sdk';
+import {
+  type ConnectionOptions,
+  type ConsumerConfig,
+  connect,
+  ErrorCode,
+  Events,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  NatsError,
+  type StreamConfig,
+} from 'nats';
+import type { NatsConfig } from './config.js';
+
+// NATS client error codes that mean "the server cannot be reached right now".
+const UNAVAILABLE = new Set<string>([
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionClosed,
+  ErrorCode.ConnectionDraining,
+  ErrorCode.ConnectionTimeout,
+  ErrorCode.Disconnect,
+  ErrorCode.Timeout,
+  ErrorCode.NoResponders,
+]);
+
+/** JetStream API error code of a NatsError (e.g. 10059 stream not found), if any. */
+export function apiErrorCode(err: unknown): number | undefined {
+  return err instanceof NatsError ? err.api_error?.err_code : undefined;
+}
+
+/** JetStream "stream not found" / "consumer not found". */
+export const isStreamNotFound = (err: unknown) => apiErrorCode(err) === 10059;
+export const isConsumerNotFound = (err: unknown) => apiErrorCode(err) === 10014;
+/** JetStream "no message found" (direct get of a missing sequence or subject). */
+export const isNoMessage = (err: unknown) => apiErrorCode(err) === 10037;
+
+/**
+ * One NATS connection per adapter instance: connects, tracks whether the server is reachable (so calls
+ * fail fast with UNAVAILABLE instead of buffering while the client reconnects) and maps client errors.
+ */
+export class NatsBackend {
+  private nc?: NatsConnection;
+  private jsmP?: Promise<JetStreamManager>;
+  private up = false;
+  private readonly ensured = new Set<string>();
+  readonly where: string;
+
+  constructor(
+    readonly config: NatsConfig,
+    private readonly logger: Logger,
+    namespace: string,
+  ) {
+    this.where = `nats backend of namespace "${namespace}"`;
+  }
+
+  /** Connects; rejects with UNAVAILABLE when no server answers within connect_timeout_ms. */
+  async start(): Promise<void> {
+    const c = this.config;
+    const opts: ConnectionOptions = {
+      servers: c.servers,
+      name: 'prism',
+      timeout: c.connect_timeout_ms,
+      reconnect: c.reconnect.enabled,
+      maxReconnectAttempts: c.reconnect.max_attempts,
+      reconnectTimeWait: c.reconnect.wait_ms,
+      pingInterval: 10_000,
+      maxPingOut: 2,
+      ...(c.user ? { user: c.user, pass: c.password } : {}),
+      ...(c.token ? { token: c.token } : {}),
+      ...(c.tls
+        ? {
+            tls: {
+              handshakeFirst: c.tls.handshake_first,
+              ...(c.tls.ca_file ? { caFile: c.tls.ca_file } : {}),
+              ...(c.tls.cert_file ? { certFile: c.tls.cert_file } : {}),
+              ...(c.tls.key_file ? { keyFile: c.tls.key_file } : {}),
+            },
+          }
+        : {}),
+    };
+    try {
+      this.nc = await connect(opts);
+    } catch (err) {
+      throw this.map(err);
+    }
+    this.up = true;
+    void this.watch(this.nc);
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === Events.Disconnect) {
+        this.up = false;
+        this.logger.warn({ server: s.data }, 'nats disconnected');
+      } else if (s.type === Events.Reconnect) {
+        this.up = true;
+        // The server may have lost its JetStream state (e.g. a fresh memory store): re-check streams.
+        this.ensured.clear();
+        this.logger.info({ server: s.data }, 'nats reconnected');
+      }
+    }
+  }
+
+  /** True while connected. */
+  get connected(): boolean {
+    return this.up && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  /** The connection, or UNAVAILABLE at once while the server is unreachable. */
+  get conn(): NatsConnection {
+    if (!this.nc || !this.connected)
+      throw unavailable(`${this.where} is unavailable: not connected to ${this.config.servers.join(', ')}`);
+    return this.nc;
+  }
+
+  get js(): JetStreamClient {
+    return this.conn.jetstream({ timeout: this.config.request_timeout_ms });
+  }
+
+  async jsm(): Promise<JetStreamManager> {
+    const nc = this.conn;
+    this.jsmP ??= nc.jetstreamManager({ timeout: this.config.request_timeout_ms }).catch((err) => {
+      this.jsmP = undefined;
+      throw err;
+    });
+    return this.jsmP;
+  }
+
+  /** Creates a stream unless this instance already did so since the last reconnect. */
+  async ensureStream(cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+    if (this.ensured.has(cfg.name)) return;
+    const jsm = await this.jsm();
+    try {
+      await jsm.streams.info(cfg.name);
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+      try {
+        await jsm.streams.add({ num_replicas: this.config.replicas, storage: this.storage(), ...cfg });
+      } catch (addErr) {
+        // A concurrent creator won the race (10058: name in use with a different config is impossible
+        // here since every creator uses the same config).
+        if (apiErrorCode(addErr) !== 10058) throw addErr;
+      }
+    }
+    this.ensured.add(cfg.name);
+  }
+
+  /** Creates a durable consumer unless this instance already did so since the last reconnect. */
+  async ensureConsumer(
+    stream: string,
+    cfg: Partial<ConsumerConfig> & { durable_name: string },
+  ): Promise<void> {
+    const key = `${stream}/${cfg.durable_name}`;
+    if (this.ensured.has(key)) return;
+    const jsm = await this.jsm();
+    try {
+      await jsm.consumers.info(stream, cfg.durable_name);
+    } catch (err) {
+      if (!isConsumerNotFound(err)) throw err;
+      await jsm.consumers.add(stream, cfg);
+    }
+    this.ensured.add(key);
+  }
+
+  /** Forgets that a stream exists (after it was deleted or found missing). */
+  forget(stream: string): void {
+    for (const key of this.ensured)
+      if (key === stream || key.startsWith(`${stream}/`)) this.ensured.delete(key);
+  }
+
+  private storage() {
+    return (this.config.storage === 'memory' ? 'memory' : 'file') as StreamConfig['storage'];
+  }
+
+  /** Maps a client error to a ConnectError (UNAVAILABLE for connectivity), or passes it through. */
+  map(err: unknown): unknown {
+    if (err instanceof ConnectError) return err;
+    if (err instanceof NatsError && UNAVAILABLE.has(err.code))
+      return unavailable(`${this.where} is unavailable: ${err.message}`);
+    return err;
+  }
+
+  /** Runs `fn`, mapping connectivity errors to UNAVAILABLE. */
+  async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.map(err);
+    }
+  }
+
+  async health(): Promise<{ ok: boolean; message: string }> {
+    if (!this.connected) return { ok: false, message: `not connected to ${this.config.servers.join(', ')}` };
+    try {
+      await this.conn.flush();
+      await (await this.jsm()).getAccountInfo();
+      return { ok: true, message: `connected to ${this.nc?.getServer()}` };
+    } catch (err) {
+      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    const nc = this.nc;
+    this.nc = undefined;
+    this.up = false;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+}

@@ -1,0 +1,118 @@
+import type { Msg } from 'nats';
+import type { NatsBackend } from './connection.js';
+import { isConsumerNotFound } from './connection.js';
+import { pull, sendAck } from './pull.js';
+
+/**
+ * Unacked deliveries of one response stream. An entry leaves when it is acked through this adapter
+ * instance or when its ack wait passes (the server redelivers it then anyway, and an Ack sent through
+ * another proxy replica never reaches this process), so the stream can never stall for good.
+ */
+class InFlight {
+  private readonly until = new Map<string, number>();
+  private wake?: () => void;
+
+  constructor(private readonly ackWaitMs: number) {}
+
+  add(reply: string): void {
+    this.until.set(reply, Date.now() + this.ackWaitMs);
+  }
+  release(reply: string): void {
+    if (this.until.delete(reply)) this.notify();
+  }
+  notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+  /** Current unacked count after dropping expired entries. */
+  size(): number {
+    const now = Date.now();
+    for (const [k, t] of this.until) if (t <= now) this.until.delete(k);
+    return this.until.size;
+  }
+  /** Resolves on the next release or expiry (or abort). */
+  async changed(signal: AbortSignal): Promise<void> {
+    const next = Math.min(...this.until.values());
+    const ms = Number.isFinite(next) ? Math.max(next - Date.now(), 1) : 1000;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+  pending(): string[] {
+    return [...this.until.keys()];
+  }
+}
+
+/** Open durable response streams of one adapter instance, so an Ack frees room on the right stream. */
+export class DurableStreams {
+  private readonly open = new Set<InFlight>();
+
+  /** Releases acked deliveries on every open stream of this instance. */
+  acked(replies: readonly string[]): void {
+    for (const f of this.open) for (const r of replies) f.release(r);
+  }
+
+  /**
+   * Pulls from a durable consumer and yields deliveries, keeping at most `maxInFlight` unacked ones
+   * outstanding: the backpressure of at-least-once flavours is to stop pulling, never to buffer. When
+   * the stream ends (client gone, cancelled), its unacked deliveries are nak'ed so another member gets
+   * them at once instead of after the ack wait.
+   */
+  async *deliver(
+    backend: NatsBackend,
+    stream: string,
+    consumer: string,
+    maxInFlight: number,
+    ackWaitMs: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<Msg> {
+    const inflight = new InFlight(ackWaitMs);
+    this.open.add(inflight);
+    const giveBack = (m: Msg) => {
+      if (m.reply && backend.connected) sendAck(backend.conn, m.reply, '-NAK');
+    };
+    try {
+      while (!signal.aborted) {
+        const room = maxInFlight - inflight.size();
+        if (room <= 0) {
+          await inflight.changed(signal);
+          continue;
+        }
+        const { messages, status } = await pull(
+          backend.conn,
+          stream,
+          consumer,
+          { batch: room, expiresMs: 2_000 },
+          signal,
+          giveBack,
+        );
+        if (status === 409 && messages.length === 0) {
+          // 409 = consumer deleted or a server-side limit; end the stream when the consumer is gone.
+          const gone = await (await backend.jsm()).consumers.info(stream, consumer).then(
+            () => false,
+            (err) => isConsumerNotFound(err),
+          );
+          if (gone) return;
+          await inflight.changed(signal);
+        }
+        // Counted before yielding so that a stream closed mid-batch gives back the unsent rest too.
+        for (const m of messages) if (m.reply) inflight.add(m.reply);
+        for (const m of messages) {
+          if (signal.aborted) break;
+          yield m;
+        }
+      }
+    } finally {
+      this.open.delete(inflight);
+      for (const reply of inflight.pending()) if (backend.connected) sendAck(backend.conn, reply, '-NAK');
+    }
+  }
+}

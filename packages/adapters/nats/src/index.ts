@@ -1,0 +1,85 @@
+import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubPersistent } from '@prism/pubsub-persistent';
+import { PubSubWildcards } from '@prism/pubsub-wildcards';
+import { QueueBasic } from '@prism/queue-basic';
+import { QueueDeadLetter } from '@prism/queue-dead-letter';
+import { QueueDelayed } from '@prism/queue-delayed';
+import { QueueVisibility } from '@prism/queue-visibility';
+import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
+import { StreamBasic } from '@prism/stream-basic';
+import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
+import { StreamReplay } from '@prism/stream-replay';
+import { NatsConfigSchema } from './config.js';
+import { NatsBackend } from './connection.js';
+import { DelayedQueues } from './delayed.js';
+import { DurableStreams } from './durable.js';
+import { Names } from './names.js';
+import { PersistentPubSub } from './persistent.js';
+import { CorePubSub } from './pubsub.js';
+import { Queues } from './queues.js';
+import { JetStreams } from './streams.js';
+
+export { type NatsConfig, NatsConfigSchema } from './config.js';
+export { decodeToken, encodeToken, Names } from './names.js';
+
+/**
+ * The NATS backend: pub/sub on core NATS (at-most-once), persistent pub/sub, streams, consumer groups
+ * and queues on JetStream (at-least-once). Namespaces are isolated by the subject prefix
+ * `prism.<namespace>.` and by JetStream stream names `<stream_prefix>_<namespace>_…`.
+ */
+const plugin = definePlugin({
+  name: 'nats',
+  version: '0.1.0',
+  description: 'NATS core pub/sub and JetStream streams, consumer groups and queues',
+  interfaces: [
+    PubSubBasic,
+    PubSubWildcards,
+    PubSubPersistent,
+    StreamBasic,
+    StreamConsumerGroups,
+    StreamReplay,
+    QueueBasic,
+    QueueVisibility,
+    QueueDeadLetter,
+    QueueDelayed,
+  ],
+  configSchema: NatsConfigSchema,
+  create(config, ctx) {
+    const backend = new NatsBackend(config, ctx.logger, ctx.namespace);
+    const names = new Names(ctx.namespace, config.stream_prefix);
+    const durable = new DurableStreams();
+    const core = new CorePubSub(backend, names, ctx);
+    const persistent = new PersistentPubSub(backend, names, durable);
+    const streams = new JetStreams(backend, names, durable);
+    const queues = new Queues(backend, names, ctx.logger);
+    const delayed = new DelayedQueues(backend, names, queues, ctx.logger);
+    return {
+      bindings: [
+        implement(PubSubBasic, core.basic()),
+        implement(PubSubWildcards, core.wildcards()),
+        implement(PubSubPersistent, persistent.impl()),
+        implement(StreamBasic, streams.basic()),
+        implement(StreamConsumerGroups, streams.groups()),
+        implement(StreamReplay, streams.replay()),
+        implement(QueueBasic, queues.basic()),
+        implement(QueueVisibility, queues.visibility()),
+        implement(QueueDeadLetter, queues.deadLetters()),
+        implement(QueueDelayed, delayed.impl()),
+      ],
+      async start() {
+        await backend.start();
+        await backend.call(() => delayed.resume());
+      },
+      async health() {
+        const h = await backend.health();
+        return h.ok ? healthy({ servers: config.servers.join(',') }, h.message) : unhealthy(h.message);
+      },
+      async close() {
+        await delayed.close();
+        await backend.close();
+      },
+    };
+  },
+});
+
+export default plugin;

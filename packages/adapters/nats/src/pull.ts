@@ -1,0 +1,115 @@
+import { createInbox, type Msg, type NatsConnection, nanos } from 'nats';
+
+/** Where one JetStream delivery came from, parsed from its ack subject. */
+export interface AckToken {
+  readonly stream: string;
+  readonly consumer: string;
+  readonly deliveryCount: number;
+  readonly streamSeq: number;
+  readonly timestampMs: number;
+}
+
+/**
+ * Parses a JetStream ack subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`
+ * (or the newer form with domain and account hash after `$JS.ACK`).
+ */
+export function parseAckSubject(reply: string): AckToken | undefined {
+  const t = reply.split('.');
+  if (t[0] !== '$JS' || t[1] !== 'ACK') return undefined;
+  const base = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
+  if (base < 0) return undefined;
+  const [stream, consumer, dc, sseq, , ts] = t.slice(base, base + 6);
+  const token = {
+    stream: stream ?? '',
+    consumer: consumer ?? '',
+    deliveryCount: Number(dc),
+    streamSeq: Number(sseq),
+    timestampMs: Math.floor(Number(BigInt(ts ?? '0') / 1_000_000n)),
+  };
+  return Number.isSafeInteger(token.streamSeq) && token.streamSeq > 0 ? token : undefined;
+}
+
+/** What one pull request returned: the messages and the terminating status code (0 when the batch filled). */
+export interface PullResult {
+  readonly messages: Msg[];
+  readonly status: number;
+}
+
+/** Options of one pull request. */
+export interface PullOptions {
+  readonly batch: number;
+  /** Wait up to this long for the batch; omitted → answer with what is available now (no_wait). */
+  readonly expiresMs?: number;
+}
+
+/**
+ * One pull request on a durable pull consumer, over the JetStream wire API: it works the same on every
+ * server version and supports `no_wait` (the client's consumer API does not go below one second).
+ * Resolves with the delivered messages (up to `batch`) once the batch is full, the server reports no
+ * (more) messages or the request expired. `onLate` receives messages the server still delivers to this
+ * request after `signal` aborted it, so the caller can give them back instead of letting them wait for
+ * their ack wait to pass.
+ */
+export async function pull(
+  nc: NatsConnection,
+  stream: string,
+  consumer: string,
+  opts: PullOptions,
+  signal?: AbortSignal,
+  onLate?: (m: Msg) => void,
+): Promise<PullResult> {
+  const inbox = createInbox();
+  const sub = nc.subscribe(inbox);
+  const req =
+    opts.expiresMs === undefined
+      ? { batch: opts.batch, no_wait: true }
+      : { batch: opts.batch, expires: nanos(Math.max(opts.expiresMs, 1)) };
+  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(req), { reply: inbox });
+  // The server ends the request itself; this timer only guards against a lost connection.
+  const guard = setTimeout(() => sub.unsubscribe(), (opts.expiresMs ?? 0) + 5_000);
+  const out: Msg[] = [];
+  let status = 0;
+  let aborted = signal?.aborted ?? false;
+  const onAbort = () => {
+    aborted = true;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // Resolve the caller at abort time while the loop below keeps handing late deliveries to onLate.
+  let finish!: (v: PullResult) => void;
+  const result = new Promise<PullResult>((resolve) => {
+    finish = resolve;
+  });
+  signal?.addEventListener('abort', () => finish({ messages: out, status }), { once: true });
+  void (async () => {
+    try {
+      for await (const m of sub) {
+        const code = m.headers?.code ?? 0;
+        if (code === 100) continue; // idle heartbeat
+        if (code >= 400 || (!m.reply && m.data.length === 0)) {
+          status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
+          break;
+        }
+        if (aborted) onLate?.(m);
+        else out.push(m);
+        if (out.length >= opts.batch) break;
+      }
+    } finally {
+      clearTimeout(guard);
+      sub.unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+      finish({ messages: out, status });
+    }
+  })();
+  return result;
+}
+
+const encoder = new TextEncoder();
+
+/** Sends an ack verb (`+ACK`, `-NAK`, `+WPI`, `+TERM`) for a delivery. */
+export function sendAck(nc: NatsConnection, reply: string, verb: string): void {
+  nc.publish(reply, encoder.encode(verb));
+}
+
+/** `-NAK` with a redelivery delay: the delivery stays pending and is redelivered after `delayMs`. */
+export const nakWithDelay = (delayMs: number): string =>
+  delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(delayMs) })}` : '-NAK';
