@@ -7,6 +7,10 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import type { MemStore, StorePage } from './store.js';
 
 // Unary methods answer synchronously with plain objects: no promise per call on the hot path.
+// Values are copied when written; Get and Scan hand out the stored buffer itself (a copy per read
+// would cost more than the whole lookup), so in-process callers must treat returned values as
+// read-only. The proxy only serializes them. Popped list values are no longer stored and are the
+// caller's to keep.
 // Input validation (keys, values, TTL > 0, page size) is done by the interface definitions before
 // these run; see @prism/keyvalue-* and @prism/list-basic.
 
@@ -21,7 +25,7 @@ export function memBasic(store: MemStore): KeyValueBasicImpl {
     },
     get: (req) => {
       const value = store.get(req.key);
-      return value === undefined ? { found: false } : { found: true, value: value.slice() };
+      return value === undefined ? { found: false } : { found: true, value };
     },
     delete: (req) => ({ deleted: store.delete(req.key) }),
     exists: (req) => ({ exists: store.exists(req.key) }),
@@ -82,7 +86,7 @@ export function memScan(store: MemStore): KeyValueScanImpl {
     async *scan(req, ctx) {
       for await (const page of pages(store, req, ctx))
         yield {
-          items: page.entries.map((e) => ({ key: e.key, value: e.value.slice() })),
+          items: page.entries.map((e) => ({ key: e.key, value: e.value })),
           nextCursor: page.next,
         };
     },

@@ -70,7 +70,7 @@ export class MemStore {
 
   // ---- key/value ----
 
-  /** The stored value (callers must not mutate it), or undefined when missing or expired. */
+  /** The stored value itself (read-only for callers: it is not copied), or undefined when missing or expired. */
   get(key: string): Uint8Array | undefined {
     return this.live(key)?.value;
   }
