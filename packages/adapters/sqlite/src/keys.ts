@@ -1,9 +1,5 @@
 import { invalidArgument } from '@prism/sdk';
 
-/** Default and maximum scan page sizes (see keyvalue_scan.proto). */
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 10_000;
-
 /**
  * The smallest string greater than every string starting with `prefix`, or undefined when there is none
  * (empty prefix, or only U+10FFFF characters). SQLite's BINARY collation compares UTF-8 bytes, which
@@ -41,10 +37,4 @@ export function decodeCursor(cursor: string): string | undefined {
       'cursor is not a cursor returned by a previous page of this scan; pass "" to start over',
     );
   }
-}
-
-/** Page size to use for a request: 0 means the default, and it never exceeds the maximum. */
-export function pageSizeOf(requested: number): number {
-  if (requested === 0) return DEFAULT_PAGE_SIZE;
-  return Math.min(requested, MAX_PAGE_SIZE);
 }

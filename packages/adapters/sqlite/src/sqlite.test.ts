@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { describeKeyValueBasicConformance, kvBasic } from '@prism/keyvalue-basic/conformance';
-import { Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { KeyValueScan } from '@prism/keyvalue-scan';
+import { describeKeyValueScanConformance, kvScan } from '@prism/keyvalue-scan/conformance';
+import { KeyValueTTL } from '@prism/keyvalue-ttl';
+import { describeKeyValueTTLConformance, kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
+import { Code, ConnectError, instantiatePlugin, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import Database from 'better-sqlite3';
 import plugin from './index.js';
 
@@ -14,10 +18,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-describeKeyValueBasicConformance('sqlite :memory:', (opts) =>
-  instantiatePlugin(plugin, { path: ':memory:' }, opts),
-);
-describeKeyValueBasicConformance('sqlite file', (opts) => instantiatePlugin(plugin, { path: file }, opts));
+const variants = [
+  ['sqlite :memory:', { path: ':memory:' }],
+  ['sqlite file', { path: file }],
+] as const;
+for (const [label, config] of variants) {
+  const factory: PluginFactory = (opts) => instantiatePlugin(plugin, config, opts);
+  describeKeyValueBasicConformance(label, factory);
+  describeKeyValueTTLConformance(label, factory, { scan: true });
+  describeKeyValueScanConformance(label, factory);
+}
 
 describe('sqlite adapter on a file', () => {
   const handles: PluginHandle[] = [];
@@ -72,6 +82,39 @@ describe('sqlite adapter on a file', () => {
     } finally {
       direct.close();
     }
+  });
+
+  it('stores the expiry in expires_at and sweeps expired rows without any read', async () => {
+    const h = await instantiatePlugin(plugin, { path: file, sweep_interval_ms: 20 }, { namespace: 'sweep' });
+    handles.push(h);
+    const ttl = kvTTL(h.get(KeyValueTTL)!, 'sweep');
+    const before = Date.now();
+    await ttl.setWithTTL('short', bytes('v'), 100);
+    await ttl.setWithTTL('long', bytes('v'), 60_000);
+    const direct = new Database(file, { readonly: true });
+    try {
+      const expiry = direct
+        .prepare("SELECT expires_at FROM prism_kv WHERE namespace = 'sweep' AND key = ?")
+        .pluck();
+      expect(expiry.get('short')).toBeGreaterThanOrEqual(before + 100);
+      const rows = direct.prepare("SELECT key FROM prism_kv WHERE namespace = 'sweep' ORDER BY key").pluck();
+      await waitUntil(async () => rows.all().length === 1, 'the sweeper deleted the expired row');
+      expect(rows.all()).toEqual(['long']);
+    } finally {
+      direct.close();
+    }
+  });
+
+  it('keeps namespaces on one file apart in Scan and Count', async () => {
+    const a = await instantiatePlugin(plugin, { path: file }, { namespace: 'scan-a' });
+    const b = await instantiatePlugin(plugin, { path: file }, { namespace: 'scan-b' });
+    handles.push(a, b);
+    await kvBasic(a.get(KeyValueBasic)!, 'scan-a').set('p/1', bytes('a'));
+    await kvBasic(b.get(KeyValueBasic)!, 'scan-b').set('p/2', bytes('b'));
+    const scanA = kvScan(a.get(KeyValueScan)!, 'scan-a');
+    expect(await scanA.keys('')).toEqual(['p/1']);
+    expect(await scanA.count('p/')).toBe(1);
+    expect(await kvScan(b.get(KeyValueScan)!, 'scan-b').keys('p/')).toEqual(['p/2']);
   });
 
   it('keeps data across a close and reopen of the file', async () => {

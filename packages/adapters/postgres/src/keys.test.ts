@@ -1,0 +1,42 @@
+import { describe, expect, it } from '@jest/globals';
+import { Code, ConnectError } from '@prism/sdk';
+import { decodeCursor, encodeCursor, prefixSuccessor } from './keys.js';
+
+describe('prefixSuccessor', () => {
+  it('increments the last code point', () => {
+    expect(prefixSuccessor('ab')).toBe('ac');
+    expect(prefixSuccessor('a%')).toBe('a&');
+    expect(prefixSuccessor('é')).toBe('ê');
+  });
+
+  it('skips the surrogate range and handles astral characters', () => {
+    expect(prefixSuccessor('\uD7FF')).toBe('\uE000');
+    expect(prefixSuccessor('🔑')).toBe('🔒');
+  });
+
+  it('carries past U+10FFFF and has no successor for the empty prefix', () => {
+    expect(prefixSuccessor('a\u{10FFFF}')).toBe('b');
+    expect(prefixSuccessor('\u{10FFFF}')).toBeUndefined();
+    expect(prefixSuccessor('')).toBeUndefined();
+  });
+});
+
+describe('cursors', () => {
+  it('round-trip any key', () => {
+    for (const key of ['a', 'user:42/x', '键🔑', ' ']) expect(decodeCursor(encodeCursor(key))).toBe(key);
+    expect(decodeCursor('')).toBeUndefined();
+  });
+
+  it('reject garbage with INVALID_ARGUMENT', () => {
+    for (const bad of ['%%', 'a b', '_w']) {
+      let err: unknown;
+      try {
+        decodeCursor(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    }
+  });
+});

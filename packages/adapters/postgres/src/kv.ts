@@ -1,0 +1,28 @@
+import { KeyValueBasic } from '@prism/keyvalue-basic';
+import { KeyValueScan } from '@prism/keyvalue-scan';
+import { KeyValueTTL } from '@prism/keyvalue-ttl';
+import { type Binding, implement } from '@prism/sdk';
+import type { PgClient } from './client.js';
+import { pgBasic } from './kv-basic.js';
+import { pgScan } from './kv-scan.js';
+import { ensureKvSchema, kvTables } from './kv-schema.js';
+import { pgTtl, startKvSweeper } from './kv-ttl.js';
+
+/** The key/value interfaces this adapter implements. */
+export const KV_INTERFACES = [KeyValueBasic, KeyValueTTL, KeyValueScan];
+
+/** The key/value part of the adapter: its bindings, and what to do on start. */
+export function keyValue(client: PgClient): { bindings: Binding[]; start(): Promise<void> } {
+  const tables = kvTables(client.config.schema);
+  return {
+    bindings: [
+      implement(KeyValueBasic, pgBasic(client, tables)),
+      implement(KeyValueTTL, pgTtl(client, tables)),
+      implement(KeyValueScan, pgScan(client, tables)),
+    ],
+    async start() {
+      await ensureKvSchema(client, tables);
+      startKvSweeper(client, tables);
+    },
+  };
+}

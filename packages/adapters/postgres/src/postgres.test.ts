@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KeyValueBasic } from '@prism/keyvalue-basic';
+import { kvBasic } from '@prism/keyvalue-basic/conformance';
+import { KeyValueScan } from '@prism/keyvalue-scan';
+import { kvScan } from '@prism/keyvalue-scan/conformance';
+import { KeyValueTTL } from '@prism/keyvalue-ttl';
+import { kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
+import { ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
+import postgres from 'postgres';
+import plugin from './index.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+let url = '';
+let direct: postgres.Sql;
+const handles: PluginHandle[] = [];
+
+beforeAll(async () => {
+  url = await createDatabase(testServerUrl('postgres'));
+  direct = postgres(url, { max: 2, onnotice: () => {} });
+});
+afterAll(async () => {
+  await Promise.all(handles.map((h) => h.close()));
+  await direct?.end();
+  if (url) await dropDatabase(url);
+});
+
+async function open(namespace: string, config: Record<string, unknown> = {}) {
+  const h = await instantiatePlugin(plugin, { url, pool_size: 2, ...config }, { namespace });
+  handles.push(h);
+  return {
+    handle: h,
+    kv: kvBasic(h.get(KeyValueBasic)!, namespace),
+    ttl: kvTTL(h.get(KeyValueTTL)!, namespace),
+    scan: kvScan(h.get(KeyValueScan)!, namespace),
+  };
+}
+
+describe('postgres adapter against a real server', () => {
+  it('writes rows that a separate client sees, tagged with the namespace, with a new version per write', async () => {
+    const { kv } = await open('rows');
+    await kv.set('user:1', bytes('alice'));
+    const [first] = await direct`SELECT namespace, key, value, expires_at, version FROM prism.kv
+      WHERE namespace = 'rows' AND key = 'user:1'`;
+    expect(first).toMatchObject({
+      namespace: 'rows',
+      key: 'user:1',
+      value: Buffer.from('alice'),
+      expires_at: null,
+    });
+    await kv.set('user:1', bytes('bob'));
+    const [second] =
+      await direct`SELECT value, version FROM prism.kv WHERE namespace = 'rows' AND key = 'user:1'`;
+    expect(second?.value).toEqual(Buffer.from('bob'));
+    expect(BigInt(second?.version)).toBeGreaterThan(BigInt(first?.version));
+    expect(await kv.delete('user:1')).toBe(true);
+    expect(await direct`SELECT 1 FROM prism.kv WHERE namespace = 'rows'`).toHaveLength(0);
+  });
+
+  it('reads rows written directly in the table (the table is the source of truth)', async () => {
+    const { kv } = await open('direct-write');
+    await direct`INSERT INTO prism.kv (namespace, key, value) VALUES ('direct-write', 'k', ${Buffer.from('v')})`;
+    expect(await kv.get('k')).toEqual({ found: true, value: bytes('v') });
+  });
+
+  it('keeps namespaces apart on one database, through Get, Scan and Count', async () => {
+    const a = await open('iso-a');
+    const b = await open('iso-b');
+    await a.kv.set('p/1', bytes('a'));
+    await a.kv.set('p/2', bytes('a'));
+    await b.kv.set('p/1', bytes('b'));
+    expect((await a.kv.get('p/1')).value).toEqual(bytes('a'));
+    expect(await a.scan.keys('')).toEqual(['p/1', 'p/2']);
+    expect(await b.scan.keys('')).toEqual(['p/1']);
+    expect(await b.scan.count('p/')).toBe(1);
+    const rows = await direct`SELECT namespace, count(*)::int AS n FROM prism.kv
+      WHERE namespace IN ('iso-a', 'iso-b') GROUP BY namespace ORDER BY namespace`;
+    expect(rows.map((r) => [r.namespace, r.n])).toEqual([
+      ['iso-a', 2],
+      ['iso-b', 1],
+    ]);
+  });
+
+  it('stores expires_at and sweeps expired rows in the background, without any read', async () => {
+    const { ttl } = await open('sweep', { sweep_interval_ms: 20 });
+    await ttl.setWithTTL('short', bytes('v'), 100);
+    await ttl.setWithTTL('long', bytes('v'), 60_000);
+    const [row] =
+      await direct`SELECT expires_at > now() AS future FROM prism.kv WHERE namespace = 'sweep' AND key = 'short'`;
+    expect(row?.future).toBe(true);
+    const keys = async () =>
+      (await direct`SELECT key FROM prism.kv WHERE namespace = 'sweep' ORDER BY key`).map((r) => r.key);
+    await waitUntil(async () => (await keys()).length === 1, 'the sweeper deleted the expired row');
+    expect(await keys()).toEqual(['long']);
+  });
+
+  it('creates its schema idempotently when many instances start at once, in a custom schema', async () => {
+    const started = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        instantiatePlugin(plugin, { url, schema: 'race_kv' }, { namespace: `race-${i}` }),
+      ),
+    );
+    handles.push(...started);
+    await kvBasic(started[0]!.get(KeyValueBasic)!, 'race-0').set('k', bytes('v'));
+    const [row] = await direct`SELECT count(*)::int AS n FROM race_kv.kv`;
+    expect(row?.n).toBe(1);
+  });
+
+  it('uses a key collation that orders by bytes whatever the database locale', async () => {
+    const { kv, scan } = await open('order');
+    const keys = ['b', 'B', 'a', '_', 'é', 'Z', '~', '1'];
+    for (const k of keys) await kv.set(k, bytes(k));
+    const byBytes = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(await scan.keys('')).toEqual(byBytes);
+  });
+
+  it('reports healthy with the target, never the password', async () => {
+    const u = new URL(url);
+    u.password = 'hunter2-secret';
+    const h = await instantiatePlugin(plugin, { url: u.toString() }, { namespace: 'health' });
+    handles.push(h);
+    const report = await h.health();
+    expect(report.status).toBe('healthy');
+    expect(JSON.stringify(report)).not.toContain('hunter2-secret');
+  });
+
+  it('fails to start on an unreachable server with UNAVAILABLE naming namespace and backend, password redacted', async () => {
+    const err = await instantiatePlugin(
+      plugin,
+      { url: 'postgres://prism:s3cr3t-pw@127.0.0.1:1/db', connect_timeout_ms: 2000 },
+      { namespace: 'orders' },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    const ce = err as ConnectError;
+    expect(ce.rawMessage).toContain('namespace "orders"');
+    expect(ce.rawMessage).toContain('postgres');
+    expect(ce.rawMessage).toContain('127.0.0.1:1');
+    expect(ce.rawMessage).not.toContain('s3cr3t-pw');
+    expect(ce.code).toBe(14); // UNAVAILABLE
+  });
+
+  it('rejects a config without url or host, and a bad schema name, naming the field', async () => {
+    await expect(instantiatePlugin(plugin, {}, { namespace: 'cfg' })).rejects.toThrow(/url/);
+    await expect(
+      instantiatePlugin(plugin, { url, schema: 'Bad-Name' }, { namespace: 'cfg' }),
+    ).rejects.toThrow(/schema/);
+  });
+});
