@@ -80,6 +80,12 @@ namespaces:
     expect(problems.slice(3).every((p) => p.namespace === 'a')).toBe(true);
   });
 
+  it('treats __proto__ as an ordinary (unknown) key', () => {
+    const problems = problemsOf('proxy:\n  __proto__: { listen: 1 }\n');
+    expect(problems.map((p) => p.field)).toEqual(['proxy.__proto__']);
+    expect(({} as { listen?: unknown }).listen).toBeUndefined();
+  });
+
   it('lists the allowed keys when nothing is close', () => {
     expect(problemAt(problemsOf('proxy:\n  zzzzzz: 1\n'), 'proxy.zzzzzz').message).toBe(
       'unknown key "zzzzzz"; allowed keys: listen, read_max_bytes, cors, shutdown_timeout_ms, limits, admin_token',

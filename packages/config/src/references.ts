@@ -20,9 +20,10 @@ export function resolveReferences(value: unknown, path: Path, ctx: ReferenceCont
   if (typeof value === 'string') return resolveString(value, path, ctx);
   if (Array.isArray(value)) return value.map((v, i) => resolveReferences(v, [...path, i], ctx));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveReferences(v, [...path, k], ctx);
-    return out;
+    // fromEntries defines own properties, so a `__proto__` key stays a key (and is reported as unknown).
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, resolveReferences(v, [...path, k], ctx)]),
+    );
   }
   return value;
 }
