@@ -12,8 +12,8 @@ export { MemStore, type MemStoreOptions } from './store.js';
 export const MemStoreConfig = z.strictObject({
   /** Most keys (key/value and list keys together); new keys beyond it get RESOURCE_EXHAUSTED. */
   max_keys: z.number().int().positive().optional(),
-  /** How often expired keys are removed when nobody reads them. */
-  sweep_interval_ms: z.number().int().positive().default(1000),
+  /** How often expired keys are removed when nobody reads them (setInterval caps delays at 2^31-1 ms). */
+  sweep_interval_ms: z.number().int().positive().max(2_147_483_647).default(1000),
 });
 
 /** Config accepted by the memstore backend. */

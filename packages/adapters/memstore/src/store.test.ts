@@ -154,6 +154,9 @@ describe('memstore lifecycle', () => {
       PluginConfigError,
     );
     await expect(instantiatePlugin(plugin, { maxkeys: 5 }, { namespace: 'x' })).rejects.toThrow(/maxkeys/);
+    await expect(
+      instantiatePlugin(plugin, { sweep_interval_ms: 2 ** 31 }, { namespace: 'x' }),
+    ).rejects.toThrow(/sweep_interval_ms/);
   });
 });
 
