@@ -1,5 +1,6 @@
 export * from './binaries.ts';
 export * from './env.ts';
+export * from './kafka.ts';
 export * from './nats.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
