@@ -44,13 +44,14 @@ export class DualProtocolListener {
       socket.pause();
       socket.unshift(head);
       if (isH2) {
+        // The HTTP/2 session drains the bytes already buffered in the socket, then reads its handle.
         this.h2.emit('connection', socket);
       } else {
         this.h1Sockets.add(socket);
         socket.once('close', () => this.h1Sockets.delete(socket));
         this.h1.emit('connection', socket);
+        socket.resume();
       }
-      socket.resume();
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());

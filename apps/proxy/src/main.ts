@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set -d '{"namespace":"default","key":"a","value":"aGVsbG8="}'
   pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get -d '{"namespace":"default","key":"a"}'`);
-  logger.info({ url: proxy.url, namespaces: proxy.table.names() }, 'serving');
+  logger.info({ address: proxy.url, namespaces: proxy.table.names() }, 'serving');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'draining');

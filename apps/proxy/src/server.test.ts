@@ -9,7 +9,7 @@ import { parseConfig } from '@prism/config';
 import { KeyValueBasic, KeyValueBasicInterface } from '@prism/keyvalue-basic';
 import { Health, HealthCheckResponse_ServingStatus } from '@prism/proto/grpc/health/v1/health_pb';
 import { KeyValueTTLInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_ttl_pb';
-import { definePlugin, implement, z } from '@prism/sdk';
+import { createLogger, definePlugin, implement, z } from '@prism/sdk';
 import { PluginCatalog } from './catalog.js';
 import { type RunningProxy, startProxy } from './server.js';
 
@@ -54,7 +54,7 @@ async function start(): Promise<RunningProxy> {
   const catalog = new PluginCatalog().register(gated);
   await catalog.load(['memstore']);
   const config = parseConfig(YAML, { file: 'test.yaml', catalog });
-  return startProxy({ config, catalog, port: 0 });
+  return startProxy({ config, catalog, port: 0, logger: createLogger({ name: 'test', level: 'warn' }) });
 }
 
 const transports = (url: string): Record<string, Transport> => ({
@@ -170,7 +170,8 @@ describe('proxy shutdown', () => {
     for (let i = 0; i < 200 && openGate === gateSet; i++) await new Promise((r) => setTimeout(r, 10));
     const stopped = proxy.shutdown();
     const fresh = createClient(KeyValueBasicInterface, createGrpcTransport({ baseUrl: proxy.url }));
-    expect((await codeOf(fresh.get({ namespace: 'default', key: 'x' }))).code).toBe('Unavailable');
+    // The port is closed: a new client cannot connect (connect-node reports refused connections as INTERNAL).
+    expect((await codeOf(fresh.get({ namespace: 'default', key: 'x' }))).message).toMatch(/ECONNREFUSED/);
     openGate();
     expect(await inflight).toMatchObject({ found: true, value: new Uint8Array([7]) });
     await stopped;
