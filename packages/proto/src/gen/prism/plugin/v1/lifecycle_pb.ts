@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prism/plugin/v1/lifecycle.proto.
  */
 export const file_prism_plugin_v1_lifecycle: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wcmlzbS9wbHVnaW4vdjEvbGlmZWN5Y2xlLnByb3RvEg9wcmlzbS5wbHVnaW4udjEiEQoPRGVzY3JpYmVSZXF1ZXN0IkUKEERlc2NyaWJlUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhIKCmludGVyZmFjZXMYAyADKAkiOAoGTGltaXRzEhUKDW1heF9rZXlfYnl0ZXMYASABKA0SFwoPbWF4X3ZhbHVlX2J5dGVzGAIgASgNIuIBChFJbml0aWFsaXplUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLY29uZmlnX2pzb24YAiABKAkSSAoLY3JlZGVudGlhbHMYAyADKAsyMy5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlcXVlc3QuQ3JlZGVudGlhbHNFbnRyeRInCgZsaW1pdHMYBCABKAsyFy5wcmlzbS5wbHVnaW4udjEuTGltaXRzGjIKEENyZWRlbnRpYWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJHChJJbml0aWFsaXplUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhIKCmludGVyZmFjZXMYAyADKAkiDgoMU3RhcnRSZXF1ZXN0Ig8KDVN0YXJ0UmVzcG9uc2UiIgoMRHJhaW5SZXF1ZXN0EhIKCnRpbWVvdXRfbXMYASABKA0iIgoNRHJhaW5SZXNwb25zZRIRCglpbl9mbGlnaHQYASABKA0iDQoLU3RvcFJlcXVlc3QiDgoMU3RvcFJlc3BvbnNlIhQKEkhlYWx0aENoZWNrUmVxdWVzdCLJAQoTSGVhbHRoQ2hlY2tSZXNwb25zZRItCgZzdGF0dXMYASABKA4yHS5wcmlzbS5wbHVnaW4udjEuSGVhbHRoU3RhdHVzEg8KB21lc3NhZ2UYAiABKAkSQgoHZGV0YWlscxgDIAMoCzIxLnByaXNtLnBsdWdpbi52MS5IZWFsdGhDaGVja1Jlc3BvbnNlLkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqBAQoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX0hFQUxUSFkQARIaChZIRUFMVEhfU1RBVFVTX0RFR1JBREVEEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAzLxAwoYUGx1Z2luTGlmZWN5Y2xlSW50ZXJmYWNlEk8KCERlc2NyaWJlEiAucHJpc20ucGx1Z2luLnYxLkRlc2NyaWJlUmVxdWVzdBohLnByaXNtLnBsdWdpbi52MS5EZXNjcmliZVJlc3BvbnNlElUKCkluaXRpYWxpemUSIi5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlcXVlc3QaIy5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlc3BvbnNlEkYKBVN0YXJ0Eh0ucHJpc20ucGx1Z2luLnYxLlN0YXJ0UmVxdWVzdBoeLnByaXNtLnBsdWdpbi52MS5TdGFydFJlc3BvbnNlEkYKBURyYWluEh0ucHJpc20ucGx1Z2luLnYxLkRyYWluUmVxdWVzdBoeLnByaXNtLnBsdWdpbi52MS5EcmFpblJlc3BvbnNlEkMKBFN0b3ASHC5wcmlzbS5wbHVnaW4udjEuU3RvcFJlcXVlc3QaHS5wcmlzbS5wbHVnaW4udjEuU3RvcFJlc3BvbnNlElgKC0hlYWx0aENoZWNrEiMucHJpc20ucGx1Z2luLnYxLkhlYWx0aENoZWNrUmVxdWVzdBokLnByaXNtLnBsdWdpbi52MS5IZWFsdGhDaGVja1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch9wcmlzbS9wbHVnaW4vdjEvbGlmZWN5Y2xlLnByb3RvEg9wcmlzbS5wbHVnaW4udjEiEQoPRGVzY3JpYmVSZXF1ZXN0IlcKEERlc2NyaWJlUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhIKCmludGVyZmFjZXMYAyADKAkSEAoIZmxhdm91cnMYBCADKAkiOAoGTGltaXRzEhUKDW1heF9rZXlfYnl0ZXMYASABKA0SFwoPbWF4X3ZhbHVlX2J5dGVzGAIgASgNIuIBChFJbml0aWFsaXplUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLY29uZmlnX2pzb24YAiABKAkSSAoLY3JlZGVudGlhbHMYAyADKAsyMy5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlcXVlc3QuQ3JlZGVudGlhbHNFbnRyeRInCgZsaW1pdHMYBCABKAsyFy5wcmlzbS5wbHVnaW4udjEuTGltaXRzGjIKEENyZWRlbnRpYWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJcChJJbml0aWFsaXplUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhIKCmludGVyZmFjZXMYAyADKAkSEwoLaW5zdGFuY2VfaWQYBCABKAkiIwoMU3RhcnRSZXF1ZXN0EhMKC2luc3RhbmNlX2lkGAEgASgJIg8KDVN0YXJ0UmVzcG9uc2UiNwoMRHJhaW5SZXF1ZXN0EhIKCnRpbWVvdXRfbXMYASABKA0SEwoLaW5zdGFuY2VfaWQYAiABKAkiIgoNRHJhaW5SZXNwb25zZRIRCglpbl9mbGlnaHQYASABKA0iIgoLU3RvcFJlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiDgoMU3RvcFJlc3BvbnNlIikKEkhlYWx0aENoZWNrUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCSLJAQoTSGVhbHRoQ2hlY2tSZXNwb25zZRItCgZzdGF0dXMYASABKA4yHS5wcmlzbS5wbHVnaW4udjEuSGVhbHRoU3RhdHVzEg8KB21lc3NhZ2UYAiABKAkSQgoHZGV0YWlscxgDIAMoCzIxLnByaXNtLnBsdWdpbi52MS5IZWFsdGhDaGVja1Jlc3BvbnNlLkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqBAQoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX0hFQUxUSFkQARIaChZIRUFMVEhfU1RBVFVTX0RFR1JBREVEEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAzLxAwoYUGx1Z2luTGlmZWN5Y2xlSW50ZXJmYWNlEk8KCERlc2NyaWJlEiAucHJpc20ucGx1Z2luLnYxLkRlc2NyaWJlUmVxdWVzdBohLnByaXNtLnBsdWdpbi52MS5EZXNjcmliZVJlc3BvbnNlElUKCkluaXRpYWxpemUSIi5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlcXVlc3QaIy5wcmlzbS5wbHVnaW4udjEuSW5pdGlhbGl6ZVJlc3BvbnNlEkYKBVN0YXJ0Eh0ucHJpc20ucGx1Z2luLnYxLlN0YXJ0UmVxdWVzdBoeLnByaXNtLnBsdWdpbi52MS5TdGFydFJlc3BvbnNlEkYKBURyYWluEh0ucHJpc20ucGx1Z2luLnYxLkRyYWluUmVxdWVzdBoeLnByaXNtLnBsdWdpbi52MS5EcmFpblJlc3BvbnNlEkMKBFN0b3ASHC5wcmlzbS5wbHVnaW4udjEuU3RvcFJlcXVlc3QaHS5wcmlzbS5wbHVnaW4udjEuU3RvcFJlc3BvbnNlElgKC0hlYWx0aENoZWNrEiMucHJpc20ucGx1Z2luLnYxLkhlYWx0aENoZWNrUmVxdWVzdBokLnByaXNtLnBsdWdpbi52MS5IZWFsdGhDaGVja1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message prism.plugin.v1.DescribeRequest
@@ -43,6 +43,13 @@ export type DescribeResponse = Message<"prism.plugin.v1.DescribeResponse"> & {
    * @generated from field: repeated string interfaces = 3;
    */
   interfaces: string[];
+
+  /**
+   * Short flavour names of the same interfaces, in the same order (e.g. "keyvalue_basic").
+   *
+   * @generated from field: repeated string flavours = 4;
+   */
+  flavours: string[];
 };
 
 /**
@@ -128,6 +135,13 @@ export type InitializeResponse = Message<"prism.plugin.v1.InitializeResponse"> &
    * @generated from field: repeated string interfaces = 3;
    */
   interfaces: string[];
+
+  /**
+   * Names this instance in Start, Drain, Stop, HealthCheck and the "prism-plugin-instance" header.
+   *
+   * @generated from field: string instance_id = 4;
+   */
+  instanceId: string;
 };
 
 /**
@@ -141,6 +155,10 @@ export const InitializeResponseSchema: GenMessage<InitializeResponse> = /*@__PUR
  * @generated from message prism.plugin.v1.StartRequest
  */
 export type StartRequest = Message<"prism.plugin.v1.StartRequest"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
 };
 
 /**
@@ -171,6 +189,11 @@ export type DrainRequest = Message<"prism.plugin.v1.DrainRequest"> & {
    * @generated from field: uint32 timeout_ms = 1;
    */
   timeoutMs: number;
+
+  /**
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
 };
 
 /**
@@ -203,6 +226,10 @@ export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
  * @generated from message prism.plugin.v1.StopRequest
  */
 export type StopRequest = Message<"prism.plugin.v1.StopRequest"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
 };
 
 /**
@@ -229,6 +256,12 @@ export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
  * @generated from message prism.plugin.v1.HealthCheckRequest
  */
 export type HealthCheckRequest = Message<"prism.plugin.v1.HealthCheckRequest"> & {
+  /**
+   * Empty: the plugin process itself (readiness); else that instance (NOT_FOUND when unknown).
+   *
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
 };
 
 /**
@@ -301,6 +334,11 @@ export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
  * interface services it implements, on the same connection.
  *
  * Order: Describe (any time) → Initialize → Start → (serving) → Drain → Stop. HealthCheck any time.
+ *
+ * One plugin server may host several instances (namespaces, or an old and a new instance of one namespace
+ * during a reload). Initialize returns an instance_id; the lifecycle calls name it, and interface calls
+ * carry it in the "prism-plugin-instance" header. Without the header, interface calls go to the latest
+ * started instance of the request's namespace.
  *
  * @generated from service prism.plugin.v1.PluginLifecycleInterface
  */
