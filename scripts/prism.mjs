@@ -3,13 +3,22 @@
 // machine with only Node 20: pnpm, the workspace's packages and (for tests) the backend servers are
 // installed when missing.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [command = 'start', ...rest] = process.argv.slice(2);
-const env = { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+const env = {
+  ...process.env,
+  // node-gyp builds native addons (better-sqlite3, the Kafka client) against the system Node headers.
+  npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr',
+  // The Kafka client links librdkafka's dependencies from Debian's -dev packages (see scripts/setup).
+  CKJS_LINKING: process.env.CKJS_LINKING ?? 'dynamic',
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+};
 
 function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env, ...opts });
@@ -35,11 +44,11 @@ function ensurePnpm() {
   }
 }
 
-function ensureInstall() {
+/** Installs the workspace's packages (all of them, or only what `filter` needs). */
+function ensureInstall(filter) {
   ensurePnpm();
-  if (!existsSync(join(root, 'node_modules/.modules.yaml')) || process.env.CI) {
-    run('pnpm', ['install', '--frozen-lockfile']);
-  }
+  // Cheap when nothing changed; keeps a checkout in step with its lockfile.
+  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', ...(filter ? ['--filter', filter] : [])]);
 }
 
 /** Runs every scripts/setup/*.sh in order: each installs one kind of test dependency when missing. */
@@ -50,14 +59,16 @@ function ensureTestDependencies() {
 
 switch (command) {
   case 'start': {
-    ensureInstall();
+    // Only the proxy and what it depends on: no test servers, no native builds it does not need.
+    ensureInstall('@prism/proxy...');
     run('pnpm', ['exec', 'nx', 'run', '@prism/proxy:build', '--output-style=stream']);
     run('node', ['apps/proxy/dist/main.js', ...rest]);
     break;
   }
   case 'test': {
+    ensurePnpm();
+    ensureTestDependencies(); // first: native addons built by `pnpm install` need the -dev packages
     ensureInstall();
-    ensureTestDependencies();
     // Generated code must match the protos: regenerate and fail when it differs from what is committed.
     run('pnpm', ['exec', 'nx', 'run', '@prism/proto:generate', '--skip-nx-cache', '--output-style=stream']);
     run('git', ['diff', '--exit-code', '--stat', '--', 'packages/proto/src/gen']);
@@ -68,8 +79,9 @@ switch (command) {
     break;
   }
   case 'bench': {
-    ensureInstall();
+    ensurePnpm();
     ensureTestDependencies();
+    ensureInstall();
     run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', '--output-style=stream']);
     run('node', ['apps/prism-load/dist/bench/main.js', ...rest]);
     break;
