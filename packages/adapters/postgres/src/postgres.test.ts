@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { kvBasic } from '@prism/keyvalue-basic/conformance';
+import { KeyValueBatch } from '@prism/keyvalue-batch';
+import { kvBatch } from '@prism/keyvalue-batch/conformance';
 import { KeyValueScan } from '@prism/keyvalue-scan';
 import { kvScan } from '@prism/keyvalue-scan/conformance';
+import { KeyValueTransactional } from '@prism/keyvalue-transactional';
+import { kvTx, tx } from '@prism/keyvalue-transactional/conformance';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
 import { ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
@@ -34,6 +38,8 @@ async function open(namespace: string, config: Record<string, unknown> = {}) {
     kv: kvBasic(h.get(KeyValueBasic)!, namespace),
     ttl: kvTTL(h.get(KeyValueTTL)!, namespace),
     scan: kvScan(h.get(KeyValueScan)!, namespace),
+    batch: kvBatch(h.get(KeyValueBatch)!, namespace),
+    transact: kvTx(h.get(KeyValueTransactional)!, namespace),
   };
 }
 
@@ -93,6 +99,35 @@ describe('postgres adapter against a real server', () => {
       (await direct`SELECT key FROM prism.kv WHERE namespace = 'sweep' ORDER BY key`).map((r) => r.key);
     await waitUntil(async () => (await keys()).length === 1, 'the sweeper deleted the expired row');
     expect(await keys()).toEqual(['long']);
+  });
+
+  it('writes a batch as rows in one statement and deletes them', async () => {
+    const { batch } = await open('batch-rows');
+    await batch.set([
+      ['b', bytes('2')],
+      ['a', bytes('1')],
+      ['b', bytes('3')],
+    ]);
+    const rows = await direct`SELECT key, value FROM prism.kv WHERE namespace = 'batch-rows' ORDER BY key`;
+    expect(rows.map((r) => [r.key, r.value.toString()])).toEqual([
+      ['a', '1'],
+      ['b', '3'],
+    ]);
+    await batch.delete(['a', 'b']);
+    expect(await direct`SELECT 1 FROM prism.kv WHERE namespace = 'batch-rows'`).toHaveLength(0);
+  });
+
+  it('leaves no placeholder rows behind, whether a transaction commits or aborts', async () => {
+    const { kv, transact } = await open('tx-rows');
+    await kv.set('present', bytes('v'));
+    // Commits: checks a missing key, deletes a missing key, sets another.
+    await transact([tx.del('never'), tx.set('new', bytes('n'))], [tx.exists('absent', false)]);
+    // Aborts: the condition on a missing key fails after its placeholder was taken.
+    await expect(transact([tx.set('other', bytes('o'))], [tx.exists('missing')])).rejects.toThrow(
+      /conditions\[0\]/,
+    );
+    const rows = await direct`SELECT key FROM prism.kv WHERE namespace = 'tx-rows' ORDER BY key`;
+    expect(rows.map((r) => r.key)).toEqual(['new', 'present']);
   });
 
   it('creates its schema idempotently when many instances start at once, in a custom schema', async () => {

@@ -1,11 +1,17 @@
 import { KeyValueBasic } from '@prism/keyvalue-basic';
+import { KeyValueBatch } from '@prism/keyvalue-batch';
+import { KeyValueCAS } from '@prism/keyvalue-cas';
 import { KeyValueScan } from '@prism/keyvalue-scan';
+import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
 import { sqliteBasic } from './basic.js';
+import { sqliteBatch } from './batch.js';
+import { sqliteCas } from './cas.js';
 import { SqliteConfig } from './config.js';
 import { sqliteScan } from './scan.js';
 import { SqliteStore } from './store.js';
+import { sqliteTransactional } from './transact.js';
 import { sqliteTtl } from './ttl.js';
 
 export { SqliteConfig } from './config.js';
@@ -15,7 +21,7 @@ export default definePlugin({
   name: 'sqlite',
   version: '0.1.0',
   description: 'Embedded key/value store on SQLite (better-sqlite3): a file in WAL mode, or :memory:',
-  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan],
+  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, KeyValueBatch, KeyValueCAS, KeyValueTransactional],
   configSchema: SqliteConfig,
   create(config, ctx) {
     const store = new SqliteStore(config, ctx.namespace, ctx.logger);
@@ -24,6 +30,9 @@ export default definePlugin({
         implement(KeyValueBasic, sqliteBasic(store)),
         implement(KeyValueTTL, sqliteTtl(store)),
         implement(KeyValueScan, sqliteScan(store)),
+        implement(KeyValueBatch, sqliteBatch(store)),
+        implement(KeyValueCAS, sqliteCas(store)),
+        implement(KeyValueTransactional, sqliteTransactional(store)),
       ],
       start: async () => store.open(),
       health: () => {

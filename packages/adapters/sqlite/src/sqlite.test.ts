@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { describeKeyValueBasicConformance, kvBasic } from '@prism/keyvalue-basic/conformance';
+import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
+import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
 import { KeyValueScan } from '@prism/keyvalue-scan';
 import { describeKeyValueScanConformance, kvScan } from '@prism/keyvalue-scan/conformance';
+import { describeKeyValueTransactionalConformance } from '@prism/keyvalue-transactional/conformance';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { describeKeyValueTTLConformance, kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
 import { Code, ConnectError, instantiatePlugin, type PluginFactory, type PluginHandle } from '@prism/sdk';
@@ -27,6 +30,9 @@ for (const [label, config] of variants) {
   describeKeyValueBasicConformance(label, factory);
   describeKeyValueTTLConformance(label, factory, { scan: true });
   describeKeyValueScanConformance(label, factory);
+  describeKeyValueBatchConformance(label, factory, { ttl: true });
+  describeKeyValueCASConformance(label, factory, { ttl: true, batch: true });
+  describeKeyValueTransactionalConformance(label, factory, { ttl: true, cas: true });
 }
 
 describe('sqlite adapter on a file', () => {
@@ -76,7 +82,7 @@ describe('sqlite adapter on a file', () => {
     const direct = new Database(file, { readonly: true });
     try {
       const rows = direct
-        .prepare("SELECT namespace FROM prism_kv WHERE key = 'same' ORDER BY namespace")
+        .prepare("SELECT namespace FROM prism_kv WHERE key = 'same' AND namespace LIKE 'iso-_' ORDER BY namespace")
         .all();
       expect(rows).toEqual([{ namespace: 'iso-a' }]);
     } finally {

@@ -65,9 +65,12 @@ export class SqliteStore {
     return s;
   }
 
-  /** Runs `fn` in one SQLite transaction (BEGIN IMMEDIATE, so concurrent writers queue on the busy timeout). */
-  transaction<T>(fn: () => T): T {
-    return this.guard(() => this.connection().transaction(fn).immediate());
+  /**
+   * Runs `fn` in one SQLite transaction: IMMEDIATE (the default, for writes) takes the write lock up front
+   * so concurrent writers queue on the busy timeout instead of failing on lock upgrade.
+   */
+  transaction<T>(fn: () => T, mode: 'immediate' | 'deferred' = 'immediate'): T {
+    return this.guard(() => this.connection().transaction(fn)[mode]());
   }
 
   /** Runs `fn`, turning SQLite failures into the Connect codes callers can act on. */
