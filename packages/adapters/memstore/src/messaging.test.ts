@@ -1,0 +1,27 @@
+import { describePubSubBasicConformance } from '@prism/pubsub-basic/conformance';
+import { describePubSubWildcardsConformance } from '@prism/pubsub-wildcards/conformance';
+import { describeQueueBasicConformance } from '@prism/queue-basic/conformance';
+import { describeQueueDeadLetterConformance } from '@prism/queue-dead-letter/conformance';
+import { describeQueueDelayedConformance } from '@prism/queue-delayed/conformance';
+import { describeQueueVisibilityConformance } from '@prism/queue-visibility/conformance';
+import { definePlugin, type InstantiateOptions, instantiatePlugin, z } from '@prism/sdk';
+import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
+
+const plugin = definePlugin({
+  name: 'memstore',
+  version: '0.1.0',
+  interfaces: [...MESSAGING_INTERFACES],
+  configSchema: z.object({}),
+  create: (_config, ctx) => {
+    const m = createMessaging(ctx);
+    return { bindings: m.bindings, close: async () => m.close() };
+  },
+});
+const factory = (opts: InstantiateOptions) => instantiatePlugin(plugin, {}, opts);
+
+describePubSubBasicConformance('memstore', factory);
+describePubSubWildcardsConformance('memstore', factory);
+describeQueueBasicConformance('memstore', factory);
+describeQueueVisibilityConformance('memstore', factory);
+describeQueueDeadLetterConformance('memstore', factory);
+describeQueueDelayedConformance('memstore', factory);
