@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import {
+  backoffDelay,
+  type ConnectError,
+  failedPrecondition,
+  type HealthReport,
+  healthy,
+  internal,
+  isConnectionError,
+  type Logger,
+  redactUrl,
+  resourceExhausted,
+  unavailable,
+  unhealthy,
+} from '@prism/sdk';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  ErrorReply,
+  RESP_TYPES,
+  ReconnectStrategyError,
+  type RedisArgument,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis';
+import type { RedisConfig } from './config.js';
+
+/** A reply from Redis with bulk strings as Buffers (binary-safe values). */
+export type Reply = Buffer | string | number | bigint | null | Reply[] | undefined;
+
+/** Replies whose bulk strings are Buffers; everything else keeps node-redis' default mapping. */
+const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+
+// Redis error prefixes that mean "not able to serve right now" rather than "bad request".
+const TRANSIENT_REPLIES =
+  /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOAUTH|WRONGPASS|NOPERM)\b/;
+
+/** A Lua script with its SHA1, run with EVALSHA and loaded on demand. */
+export interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** Declares a Lua script (computes its SHA1 once). */
+export function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * One node-redis client for one namespace: fail-fast while disconnected (no offline queue), reconnect
+ * with capped backoff in the background, per-command timeouts, and error mapping to Connect codes.
+ */
+export class RedisConnection {
+  readonly where: string;
+  private readonly client: ReturnType<typeof createClient>;
+  private readonly url: string;
+  private started = false;
+  private closed = false;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly config: RedisConfig,
+    namespace: string,
+    private readonly logger: Logger,
+  ) {
+    this.url = redactUrl(config.url);
+    this.where = `redis backend of namespace "${namespace}" (${this.url})`;
+    const tls = config.tls;
+    const tlsOptions =
+      tls === true || (tls === undefined && config.url.startsWith('rediss://'))
+        ? { tls: true as const }
+        : tls && typeof tls === 'object'
+          ? {
+              tls: true as const,
+              ca: tls.ca,
+              cert: tls.cert,
+              key: tls.key,
+              servername: tls.servername,
+              rejectUnauthorized: tls.reject_unauthorized,
+            }
+          : {};
+    this.client = createClient({
+      url: config.url,
+      ...(config.username ? { username: config.username } : {}),
+      ...(config.password ? { password: config.password } : {}),
+      ...(config.database !== undefined ? { database: config.database } : {}),
+      // Calls while disconnected fail at once (UNAVAILABLE) instead of queueing until Redis returns.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: config.connect_timeout_ms,
+        ...tlsOptions,
+        // Before start() succeeded, give up at once so a wrong password or host fails the start clearly;
+        // afterwards, retry forever with capped exponential backoff.
+        reconnectStrategy: (retries: number, cause: Error) => {
+          if (!this.started || this.closed) return this.closed ? false : cause;
+          return backoffDelay(retries, { minDelayMs: 50, maxDelayMs: config.reconnect_max_delay_ms });
+        },
+      },
+    });
+    this.client.on('error', (err: Error) => {
+      // node-redis emits every failed reconnect attempt; log each distinct problem once.
+      if (err.message !== this.lastError) {
+        this.lastError = err.message;
+        this.logger.warn({ err: err.message }, `${this.where}: connection problem`);
+      }
+    });
+    this.client.on('ready', () => {
+      if (this.lastError !== undefined) this.logger.info(`${this.where}: connection restored`);
+      this.lastError = undefined;
+    });
+  }
+
+  /** Connects (with the connect timeout) and checks the server answers; throws a clear UNAVAILABLE otherwise. */
+  async start(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectionTimeoutError()), this.config.connect_timeout_ms + 1000);
+    });
+    try {
+      await Promise.race([this.client.connect(), timeout]);
+      await this.call(['PING']);
+      this.started = true;
+    } catch (err) {
+      this.closed = true;
+      this.client.destroy();
+      const reason = err instanceof Error ? err.message : String(err);
+      throw unavailable(`${this.where}: cannot connect: ${this.redactSecrets(reason)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends one command. `binary` returns bulk strings as Buffers (for values). */
+  async call(args: readonly RedisArgument[], binary = false): Promise<Reply> {
+    try {
+      return (await this.client.sendCommand(args, {
+        timeout: this.config.command_timeout_ms,
+        ...(binary ? { typeMapping: BINARY } : {}),
+      })) as Reply;
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  /** Runs a Lua script atomically (EVALSHA, loading it on first use). */
+  async eval(
+    s: Script,
+    keys: readonly RedisArgument[],
+    args: readonly RedisArgument[],
+    binary = false,
+  ): Promise<Reply> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.call(['EVALSHA', s.sha, ...tail], binary);
+    } catch (err) {
+      if (!(err instanceof Error && /NOSCRIPT/.test(err.message))) throw err;
+      return this.call(['EVAL', s.source, ...tail], binary);
+    }
+  }
+
+  /** PING with the command timeout; unhealthy while disconnected. */
+  async health(): Promise<HealthReport> {
+    if (!this.client.isReady) return unhealthy(`${this.where}: not connected (reconnecting)`);
+    const t0 = performance.now();
+    try {
+      await this.call(['PING']);
+      return healthy({ latency_ms: (performance.now() - t0).toFixed(1) });
+    } catch (err) {
+      return unhealthy(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Closes the connection; pending calls fail. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.client.isReady) {
+      try {
+        await this.client.close();
+        return;
+      } catch {
+        // fall through to destroy
+      }
+    }
+    if (this.client.isOpen) this.client.destroy();
+  }
+
+  /** Maps node-redis errors to Connect codes with an actionable message that names the backend. */
+  mapError(err: unknown): ConnectError {
+    const message = this.redactSecrets(err instanceof Error ? err.message : String(err));
+    if (
+      err instanceof ClientOfflineError ||
+      err instanceof ClientClosedError ||
+      err instanceof SocketClosedUnexpectedlyError ||
+      err instanceof ConnectionTimeoutError ||
+      err instanceof SocketTimeoutError ||
+      err instanceof ReconnectStrategyError ||
+      isConnectionError(err)
+    )
+      return unavailable(`${this.where} is unavailable: ${message}`);
+    if (err instanceof TimeoutError)
+      return unavailable(`${this.where} did not answer within ${this.config.command_timeout_ms} ms`);
+    if (err instanceof ErrorReply) {
+      if (TRANSIENT_REPLIES.test(err.message)) return unavailable(`${this.where} cannot serve: ${message}`);
+      if (err.message.startsWith('OOM'))
+        return resourceExhausted(`${this.where} is out of memory: ${message}`);
+      if (err.message.startsWith('WRONGTYPE'))
+        return failedPrecondition(
+          `${this.where}: the key holds a non-string Redis type (written outside Prism?)`,
+        );
+    }
+    return internal(`${this.where} failed: ${message}`);
+  }
+
+  /** Removes the configured password from a message, wherever a library may have echoed it. */
+  private redactSecrets(message: string): string {
+    const secrets = [this.config.password, safePassword(this.config.url)].filter((s): s is string => !!s);
+    return secrets.reduce((m, s) => m.split(s).join('***'), message.split(this.config.url).join(this.url));
+  }
+}
+
+function safePassword(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,149 @@
+import { effectivePageSize, type KeyValueScanImpl } from '@prism/keyvalue-scan';
+import { invalidArgument } from '@prism/sdk';
+import type { RedisConnection, Reply } from './connection.js';
+import type { KeySpace } from './keys.js';
+import { bytes, int, str } from './kv.js';
+
+/**
+ * Resume point of a scan: the Redis SCAN cursor to continue from, whether Redis already finished, and
+ * the keys Redis returned that did not fit into the previous page (SCAN batches do not align with
+ * pages, and re-issuing a SCAN cursor is not guaranteed to return the same batch, so the leftovers
+ * travel in the cursor instead). Encoded as base64url JSON; clients treat it as opaque.
+ */
+interface ScanState {
+  rc: string;
+  done: boolean;
+  pending: string[];
+}
+
+function encodeCursor(s: ScanState): string {
+  return Buffer.from(JSON.stringify({ c: s.rc, d: s.done ? 1 : 0, p: s.pending }), 'utf8').toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): ScanState {
+  if (cursor === '') return { rc: '0', done: false, pending: [] };
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      c?: unknown;
+      d?: unknown;
+      p?: unknown;
+    };
+    if (
+      typeof v.c === 'string' &&
+      /^\d+$/.test(v.c) &&
+      (v.d === 0 || v.d === 1) &&
+      Array.isArray(v.p) &&
+      v.p.every((k) => typeof k === 'string')
+    )
+      return { rc: v.c, done: v.d === 1, pending: v.p as string[] };
+  } catch {
+    // fall through
+  }
+  throw invalidArgument(
+    'cursor is not a cursor returned by this scan; pass next_cursor unchanged, or empty to start',
+  );
+}
+
+/** How many slots one SCAN call visits: about one page, bounded so leftovers (and cursors) stay small. */
+const scanCount = (pageSize: number) => String(Math.min(Math.max(pageSize, 10), 1000));
+
+interface PageOut {
+  keys: string[];
+  values?: Uint8Array[];
+  nextCursor: string;
+}
+
+/**
+ * keyvalue_scan on Redis SCAN with MATCH (glob characters of the prefix escaped). Keys Redis returns
+ * twice within one call are dropped; pages hold at most page_size items, and a page cursor resumes
+ * right after that page.
+ */
+export function redisScan(conn: RedisConnection, keys: KeySpace): KeyValueScanImpl {
+  async function* pages(
+    req: { prefix: string; cursor: string; pageSize: number; limit: number },
+    withValues: boolean,
+  ): AsyncGenerator<PageOut> {
+    const pageSize = effectivePageSize(req.pageSize);
+    const limit = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
+    const state = decodeCursor(req.cursor);
+    const match = keys.match(req.prefix);
+    const seen = new Set<string>();
+    // Leftovers from a previous call may have been deleted since; they are checked like fresh keys.
+    let total = 0;
+    for (;;) {
+      const cap = Math.min(pageSize, limit - total);
+      const out: PageOut = { keys: [], nextCursor: '' };
+      const values: Uint8Array[] = [];
+      while (out.keys.length < cap) {
+        if (state.pending.length === 0) {
+          if (state.done) break;
+          const reply = await conn.call(['SCAN', state.rc, 'MATCH', match, 'COUNT', scanCount(pageSize)]);
+          const [rc, batch] = Array.isArray(reply) ? reply : [];
+          state.rc = str(rc);
+          state.done = state.rc === '0';
+          const found = (Array.isArray(batch) ? batch : []).map((k) => keys.userKey(str(k), req.prefix));
+          state.pending = [
+            ...new Set(found.filter((k): k is string => k !== undefined && !seen.has(k))),
+          ].sort();
+          continue;
+        }
+        const take = state.pending.splice(0, cap - out.keys.length).filter((k) => !seen.has(k));
+        if (take.length === 0) continue;
+        for (const k of take) seen.add(k);
+        if (withValues) {
+          // Keys deleted since SCAN returned them come back as nil and are skipped.
+          const reply = await conn.call(['MGET', ...take.map((k) => keys.value(k))], true);
+          const got = Array.isArray(reply) ? reply : [];
+          take.forEach((k, i) => {
+            const v: Reply = got[i];
+            if (v === null || v === undefined) return;
+            out.keys.push(k);
+            values.push(bytes(v));
+          });
+        } else {
+          const reply = await conn.call(['EXISTS', ...take.map((k) => keys.value(k))]);
+          // EXISTS with several keys counts them; only re-check one by one when some vanished.
+          if (int(reply) === take.length) out.keys.push(...take);
+          else
+            for (const k of take) if (int(await conn.call(['EXISTS', keys.value(k)])) === 1) out.keys.push(k);
+        }
+      }
+      total += out.keys.length;
+      const finished = (state.done && state.pending.length === 0) || total >= limit;
+      out.nextCursor = finished ? '' : encodeCursor(state);
+      if (withValues) out.values = values;
+      if (out.keys.length > 0 || finished) yield out;
+      if (finished) return;
+    }
+  }
+
+  return {
+    async *scan(req) {
+      for await (const page of pages(req, true))
+        yield {
+          items: page.keys.map((key, i) => ({ key, value: page.values?.[i] ?? new Uint8Array() })),
+          nextCursor: page.nextCursor,
+        };
+    },
+    async *scanKeys(req) {
+      for await (const page of pages(req, false)) yield { keys: page.keys, nextCursor: page.nextCursor };
+    },
+    async count(req) {
+      const seen = new Set<string>();
+      const match = keys.match(req.prefix);
+      let rc = '0';
+      do {
+        const reply = await conn.call(['SCAN', rc, 'MATCH', match, 'COUNT', '1000']);
+        const [next, batch] = Array.isArray(reply) ? reply : [];
+        rc = str(next);
+        for (const k of Array.isArray(batch) ? batch : []) {
+          const userKey = keys.userKey(str(k), req.prefix);
+          if (userKey !== undefined) seen.add(userKey);
+        }
+      } while (rc !== '0');
+      return { count: BigInt(seen.size) };
+    },
+  };
+}
