@@ -1,4 +1,5 @@
 export { z } from 'zod';
+export * from './client.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './interface.js';
@@ -6,5 +7,7 @@ export * from './limits.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './plugin.js';
+export * from './plugin-host.js';
 export * from './retry.js';
+export * from './serve.js';
 export * from './stream-buffer.js';

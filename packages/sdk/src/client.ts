@@ -1,0 +1,136 @@
+import net from 'node:net';
+import type { DescService } from '@bufbuild/protobuf';
+import { type CallOptions, type Client, createClient, type Transport } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import {
+  type HealthCheckResponse,
+  HealthStatus,
+  PluginLifecycleInterface,
+} from '@prism/proto/prism/plugin/v1/lifecycle_pb';
+import type { HealthReport } from './health.js';
+import type { AnyImpl, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
+import type { PluginHandle } from './plugin.js';
+import { PLUGIN_INSTANCE_HEADER } from './plugin-host.js';
+
+/** TLS settings of a client connecting to a plugin (PEM contents). */
+export interface PluginClientTls {
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** Name to verify in the server certificate (and to send as SNI) instead of the URL host. */
+  readonly serverName?: string;
+  /** Skips certificate verification: development only. */
+  readonly insecureSkipVerify?: boolean;
+}
+
+/** Where a plugin server listens: a Unix socket, or an http(s) URL. */
+export interface PluginTarget {
+  readonly socket?: string;
+  readonly url?: string;
+  readonly tls?: PluginClientTls;
+}
+
+/** A gRPC-over-HTTP/2 transport to a plugin server (one multiplexed connection, reconnects on demand). */
+export function createPluginTransport(target: PluginTarget): Transport {
+  if (target.socket) {
+    const path = target.socket;
+    return createGrpcTransport({
+      baseUrl: 'http://localhost',
+      nodeOptions: { createConnection: () => net.connect(path) },
+    });
+  }
+  if (!target.url) throw new Error('plugin target needs a socket or a url');
+  const tls = target.tls;
+  return createGrpcTransport({
+    baseUrl: target.url,
+    nodeOptions: tls
+      ? {
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ...(tls.cert ? { cert: tls.cert } : {}),
+          ...(tls.key ? { key: tls.key } : {}),
+          ...(tls.serverName ? { servername: tls.serverName } : {}),
+          rejectUnauthorized: !tls.insecureSkipVerify,
+        }
+      : {},
+  });
+}
+
+/** A typed client of the `prism.plugin.v1` lifecycle service. */
+export type LifecycleClient = Client<typeof PluginLifecycleInterface>;
+
+/** Creates a lifecycle client over a plugin transport. */
+export function lifecycleClient(transport: Transport): LifecycleClient {
+  return createClient(PluginLifecycleInterface, transport);
+}
+
+const STATUS: Record<HealthStatus, HealthReport['status']> = {
+  [HealthStatus.UNSPECIFIED]: 'unhealthy',
+  [HealthStatus.HEALTHY]: 'healthy',
+  [HealthStatus.DEGRADED]: 'degraded',
+  [HealthStatus.UNHEALTHY]: 'unhealthy',
+};
+
+/** Converts a lifecycle HealthCheck answer into the SDK's health report. */
+export function toHealthReport(res: HealthCheckResponse): HealthReport {
+  return {
+    status: STATUS[res.status],
+    ...(res.message ? { message: res.message } : {}),
+    ...(Object.keys(res.details).length ? { details: res.details } : {}),
+  };
+}
+
+/** Options for {@link connectPlugin}. */
+export interface ConnectPluginOptions {
+  readonly namespace: string;
+  readonly plugin?: string;
+  readonly version?: string;
+  /** Sent as the `prism-plugin-instance` header so calls reach this instance of the plugin server. */
+  readonly instanceId?: string;
+  /** Health of the remote side; default: healthy. */
+  readonly health?: () => Promise<HealthReport>;
+  /** Called by `close()` (e.g. Stop the instance, kill the process, shut down a proxy). */
+  readonly close?: () => Promise<void>;
+}
+
+type Fn = (request: unknown, options: CallOptions) => unknown;
+
+/**
+ * A {@link PluginHandle} whose interfaces are Connect clients over `transport` (unary and
+ * server-streaming): a plugin server, or a Prism proxy, looks to its user exactly like an in-process
+ * plugin. Cancellation and deadlines of the caller's context are propagated.
+ */
+export function connectPlugin(
+  transport: Transport,
+  interfaces: readonly InterfaceDefinition[],
+  opts: ConnectPluginOptions,
+): PluginHandle {
+  const headers = opts.instanceId ? { [PLUGIN_INSTANCE_HEADER]: opts.instanceId } : undefined;
+  const callOptions = (ctx: CallContext | undefined): CallOptions => {
+    const timeoutMs = (ctx as { timeoutMs?: () => number | undefined } | undefined)?.timeoutMs?.();
+    return {
+      ...(ctx?.signal ? { signal: ctx.signal } : {}),
+      ...(headers ? { headers } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    };
+  };
+  const map = new Map<string, AnyImpl>();
+  for (const iface of interfaces) {
+    const client = createClient(iface.service, transport) as unknown as Record<string, Fn>;
+    const impl: Record<string, (request: never, ctx: CallContext) => unknown> = {};
+    for (const method of iface.service.methods) {
+      const call = client[method.localName] as Fn;
+      impl[method.localName] = (request: unknown, ctx: CallContext) => call(request, callOptions(ctx));
+    }
+    map.set(iface.service.typeName, impl);
+  }
+  return {
+    plugin: opts.plugin ?? 'remote',
+    version: opts.version ?? '',
+    namespace: opts.namespace,
+    interfaces: map,
+    get: <S extends DescService>(iface: InterfaceDefinition<S>) =>
+      map.get(iface.service.typeName) as InterfaceImpl<S> | undefined,
+    health: opts.health ?? (async () => ({ status: 'healthy' })),
+    close: opts.close ?? (async () => {}),
+  };
+}

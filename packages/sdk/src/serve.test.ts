@@ -1,0 +1,228 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KeyValueBasicInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
+import { HealthStatus } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
+import { z } from 'zod';
+import { connectPlugin, createPluginTransport, lifecycleClient } from './client.js';
+import { defineInterface, implement } from './interface.js';
+import { checkKey } from './limits.js';
+import { definePlugin } from './plugin.js';
+import { type PluginServer, servePlugin } from './serve.js';
+import { makeTestCerts, type TestCerts } from './test-certs.js';
+
+const KV = defineInterface('keyvalue_basic', KeyValueBasicInterface, {
+  set: (req, limits) => checkKey(req.key, limits),
+});
+
+/** Lets the test hold one call in flight (key "slow") until it releases it. */
+let entered: () => void = () => {};
+let release: () => void = () => {};
+const slowEntered = () => new Promise<void>((r) => (entered = r));
+
+// A real (tiny) plugin: a Map per instance. It is the thing under test's payload, not a mock of a backend.
+const mapPlugin = definePlugin({
+  name: 'maptest',
+  version: '1.2.3',
+  interfaces: [KV],
+  configSchema: z.object({
+    prefix: z.string().default(''),
+    pool: z.object({ size: z.number().int().positive() }).optional(),
+  }),
+  create: (config) => {
+    const data = new Map<string, Uint8Array>();
+    return {
+      bindings: [
+        implement(KV, {
+          set: (req) => {
+            data.set(config.prefix + req.key, req.value);
+            return {};
+          },
+          get: async (req) => {
+            if (req.key === 'slow') {
+              entered();
+              await new Promise<void>((r) => (release = r));
+            }
+            const value = data.get(config.prefix + req.key);
+            return value ? { found: true, value } : { found: false };
+          },
+          delete: (req) => ({ deleted: data.delete(config.prefix + req.key) }),
+          exists: (req) => ({ exists: data.has(config.prefix + req.key) }),
+        }),
+      ],
+      health: () => ({ status: 'degraded', message: 'just testing', details: { keys: String(data.size) } }),
+    };
+  },
+});
+
+const codeOf = async (fn: () => Promise<unknown>): Promise<string> => {
+  try {
+    await fn();
+  } catch (err) {
+    return Code[ConnectError.from(err).code] as string;
+  }
+  return 'OK';
+};
+/** The message a call fails with (TLS failures surface as connection errors, not answers). */
+const failure = async (fn: () => Promise<unknown>): Promise<string> => {
+  try {
+    await fn();
+  } catch (err) {
+    return ConnectError.from(err).message;
+  }
+  return 'call succeeded';
+};
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('servePlugin on a Unix socket', () => {
+  let dir: string;
+  let server: PluginServer;
+  const transport = () => createPluginTransport({ socket: server.socket as string });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prism-serve-'));
+    server = await servePlugin(mapPlugin, { socket: join(dir, 'plugin.sock') });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the socket with mode 0600', () => {
+    expect(statSync(server.socket as string).mode & 0o777).toBe(0o600);
+  });
+
+  it('describes the plugin and its interfaces', async () => {
+    const res = await lifecycleClient(transport()).describe({});
+    expect(res.name).toBe('maptest');
+    expect(res.version).toBe('1.2.3');
+    expect(res.interfaces).toEqual(['prism.keyvalue.v1.KeyValueBasicInterface']);
+    expect(res.flavours).toEqual(['keyvalue_basic']);
+  });
+
+  it('rejects an invalid config with the field path', async () => {
+    const lc = lifecycleClient(transport());
+    const err = await lc
+      .initialize({ namespace: 'ns', configJson: JSON.stringify({ pool: { size: -1 } }) })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(Code[(err as ConnectError).code]).toBe('InvalidArgument');
+    expect((err as ConnectError).rawMessage).toContain('pool.size');
+    expect(await codeOf(() => lc.initialize({ namespace: 'ns', configJson: '{nope' }))).toBe(
+      'InvalidArgument',
+    );
+    expect(await codeOf(() => lc.initialize({ namespace: '', configJson: '{}' }))).toBe('InvalidArgument');
+  });
+
+  it('runs the lifecycle: calls fail before Start, work after, drain waits for in-flight calls', async () => {
+    const lc = lifecycleClient(transport());
+    const init = await lc.initialize({
+      namespace: 'ns1',
+      configJson: '{"prefix":"p:"}',
+      limits: { maxKeyBytes: 8 },
+    });
+    expect(init.instanceId).not.toBe('');
+    const kv = connectPlugin(transport(), [KV], { namespace: 'ns1', instanceId: init.instanceId }).get(KV)!;
+    const ctx = { signal: new AbortController().signal };
+    expect(await codeOf(async () => kv.get({ namespace: 'ns1', key: 'a' } as never, ctx))).toBe(
+      'FailedPrecondition',
+    );
+
+    await lc.start({ instanceId: init.instanceId });
+    await kv.set({ namespace: 'ns1', key: 'a', value: bytes('1') } as never, ctx);
+    expect(await kv.get({ namespace: 'ns1', key: 'a' } as never, ctx)).toMatchObject({
+      found: true,
+      value: bytes('1'),
+    });
+    // The limits sent in Initialize apply; the namespace must match the instance's.
+    expect(await codeOf(async () => kv.set({ namespace: 'ns1', key: 'k'.repeat(9) } as never, ctx))).toBe(
+      'InvalidArgument',
+    );
+    expect(await codeOf(async () => kv.get({ namespace: 'other', key: 'a' } as never, ctx))).toBe(
+      'InvalidArgument',
+    );
+
+    const health = await lc.healthCheck({ instanceId: init.instanceId });
+    expect(health.status).toBe(HealthStatus.DEGRADED);
+    expect(health.details).toEqual({ keys: '1' });
+
+    const inside = slowEntered();
+    const slow = kv.get({ namespace: 'ns1', key: 'slow' } as never, ctx);
+    await inside;
+    const drained = lc.drain({ instanceId: init.instanceId, timeoutMs: 30_000 });
+    release();
+    expect(await slow).toMatchObject({ found: false });
+    expect((await drained).inFlight).toBe(0);
+    expect(await codeOf(async () => kv.get({ namespace: 'ns1', key: 'a' } as never, ctx))).toBe(
+      'Unavailable',
+    );
+
+    await lc.stop({ instanceId: init.instanceId });
+    expect(await codeOf(() => lc.healthCheck({ instanceId: init.instanceId }))).toBe('NotFound');
+  });
+
+  it('keeps two instances of one namespace apart (reload: old and new side by side)', async () => {
+    const lc = lifecycleClient(transport());
+    const a = await lc.initialize({ namespace: 'twin', configJson: '{"prefix":"a:"}' });
+    const b = await lc.initialize({ namespace: 'twin', configJson: '{"prefix":"b:"}' });
+    await lc.start({ instanceId: a.instanceId });
+    await lc.start({ instanceId: b.instanceId });
+    const ctx = { signal: new AbortController().signal };
+    const kvA = connectPlugin(transport(), [KV], { namespace: 'twin', instanceId: a.instanceId }).get(KV)!;
+    const kvB = connectPlugin(transport(), [KV], { namespace: 'twin', instanceId: b.instanceId }).get(KV)!;
+    await kvA.set({ namespace: 'twin', key: 'x', value: bytes('A') } as never, ctx);
+    expect(await kvB.exists({ namespace: 'twin', key: 'x' } as never, ctx)).toMatchObject({ exists: false });
+    // Without the header, calls go to the latest started instance of the namespace.
+    const plain = connectPlugin(transport(), [KV], { namespace: 'twin' }).get(KV)!;
+    await plain.set({ namespace: 'twin', key: 'y', value: bytes('B') } as never, ctx);
+    expect(await kvB.exists({ namespace: 'twin', key: 'y' } as never, ctx)).toMatchObject({ exists: true });
+    await lc.stop({ instanceId: a.instanceId });
+    await lc.stop({ instanceId: b.instanceId });
+  });
+});
+
+describe('servePlugin over TCP with mutual TLS', () => {
+  let certs: TestCerts;
+  let server: PluginServer;
+
+  beforeAll(async () => {
+    certs = makeTestCerts();
+    server = await servePlugin(mapPlugin, {
+      port: 0,
+      tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requireClientCert: true },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    certs.remove();
+  });
+
+  it('serves clients with a certificate signed by the CA', async () => {
+    const transport = createPluginTransport({
+      url: server.url,
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
+    });
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect((await lifecycleClient(transport).describe({})).name).toBe('maptest');
+  });
+
+  it('verifies the server name given instead of the URL host', async () => {
+    const transport = createPluginTransport({
+      url: server.url,
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, serverName: 'plugin.test' },
+    });
+    expect((await lifecycleClient(transport).describe({})).name).toBe('maptest');
+    const wrong = createPluginTransport({
+      url: server.url,
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, serverName: 'evil.test' },
+    });
+    expect(await failure(() => lifecycleClient(wrong).describe({}))).toMatch(/evil\.test/);
+  });
+
+  it('refuses clients without a certificate', async () => {
+    const transport = createPluginTransport({ url: server.url, tls: { ca: certs.ca } });
+    expect(await failure(() => lifecycleClient(transport).describe({}))).toMatch(/certificate/);
+  });
+});
