@@ -60,6 +60,8 @@ export class PgClient {
     try {
       return await Promise.race([query, deadline]);
     } catch (err) {
+      // A query we canceled because the caller left fails with query_canceled: report the real reason.
+      if (signal?.aborted) throw new ConnectError(`${this.where}: call canceled`, Code.Canceled);
       throw this.mapError(err);
     } finally {
       clearTimeout(timer);

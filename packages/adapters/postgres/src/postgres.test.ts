@@ -1,6 +1,7 @@
+import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KeyValueBasic } from '@prism/keyvalue-basic';
-import { kvBasic } from '@prism/keyvalue-basic/conformance';
+import { KeyValueBasic, SetRequestSchema } from '@prism/keyvalue-basic';
+import { expectCode, kvBasic } from '@prism/keyvalue-basic/conformance';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { kvBatch } from '@prism/keyvalue-batch/conformance';
 import { KeyValueScan } from '@prism/keyvalue-scan';
@@ -9,7 +10,7 @@ import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { kvTx, tx } from '@prism/keyvalue-transactional/conformance';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
-import { ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import postgres from 'postgres';
 import plugin from './index.js';
@@ -128,6 +129,70 @@ describe('postgres adapter against a real server', () => {
     );
     const rows = await direct`SELECT key FROM prism.kv WHERE namespace = 'tx-rows' ORDER BY key`;
     expect(rows.map((r) => r.key)).toEqual(['new', 'present']);
+  });
+
+  describe('while another session holds the row lock', () => {
+    /** Runs `fn` while a separate session holds a row lock on `key`, then releases it. */
+    async function whileLocked(namespace: string, key: string, fn: () => Promise<void>) {
+      await direct.begin(async (tx) => {
+        await tx`SELECT 1 FROM prism.kv WHERE namespace = ${namespace} AND key = ${key} FOR UPDATE`;
+        await fn();
+      });
+    }
+    /** Waits until no query of `namespace`'s pool is running (a canceled one has really stopped). */
+    const idle = (namespace: string) =>
+      waitUntil(
+        async () =>
+          (
+            await direct`SELECT 1 FROM pg_stat_activity
+              WHERE application_name = ${`prism:${namespace}`} AND state = 'active'`
+          ).length === 0,
+        `no query of ${namespace} is running`,
+      );
+    const waiting = (namespace: string) =>
+      waitUntil(
+        async () =>
+          (
+            await direct`SELECT 1 FROM pg_stat_activity
+              WHERE application_name = ${`prism:${namespace}`} AND wait_event_type = 'Lock'`
+          ).length > 0,
+        `a query of ${namespace} waits for the lock`,
+      );
+
+    it('answers DEADLINE_EXCEEDED when statement_timeout_ms passes', async () => {
+      const { kv } = await open('slow', { statement_timeout_ms: 200 });
+      await kv.set('locked', bytes('v'));
+      await whileLocked('slow', 'locked', async () => {
+        await expectCode(() => kv.set('locked', bytes('w')), Code.DeadlineExceeded);
+      });
+      expect((await kv.get('locked')).value).toEqual(bytes('v'));
+    });
+
+    it('gives up with UNAVAILABLE after query_timeout_ms and cancels the query on the server', async () => {
+      const { kv } = await open('stuck', { statement_timeout_ms: 0, query_timeout_ms: 300 });
+      await kv.set('locked', bytes('v'));
+      await whileLocked('stuck', 'locked', async () => {
+        const err = await expectCode(() => kv.set('locked', bytes('w')), Code.Unavailable);
+        expect(err.rawMessage).toMatch(/did not answer within 300 ms/);
+        await idle('stuck');
+      });
+      expect((await kv.get('locked')).value).toEqual(bytes('v'));
+    });
+
+    it('cancels the query when the caller goes away, answering CANCELED', async () => {
+      const { handle, kv } = await open('gone');
+      await kv.set('locked', bytes('v'));
+      await whileLocked('gone', 'locked', async () => {
+        const caller = new AbortController();
+        const req = create(SetRequestSchema, { namespace: 'gone', key: 'locked', value: bytes('w') });
+        const call = Promise.resolve(handle.get(KeyValueBasic)!.set(req, { signal: caller.signal }));
+        await waiting('gone');
+        caller.abort();
+        await expectCode(() => call, Code.Canceled);
+        await idle('gone');
+      });
+      expect((await kv.get('locked')).value).toEqual(bytes('v'));
+    });
   });
 
   it('creates its schema idempotently when many instances start at once, in a custom schema', async () => {

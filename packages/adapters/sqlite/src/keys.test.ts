@@ -28,7 +28,7 @@ describe('cursors', () => {
   });
 
   it('reject garbage with INVALID_ARGUMENT', () => {
-    for (const bad of ['%%', 'a b', '_w']) {
+    for (const bad of ['%%', 'a b', '_w', Buffer.from('a\u0000b').toString('base64url'), '__8']) {
       let err: unknown;
       try {
         decodeCursor(bad);

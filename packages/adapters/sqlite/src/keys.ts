@@ -31,7 +31,9 @@ export function decodeCursor(cursor: string): string | undefined {
   const raw = Buffer.from(cursor, 'base64url');
   try {
     if (raw.length === 0 || raw.toString('base64url') !== cursor) throw new Error('not base64url');
-    return utf8.decode(raw);
+    const key = utf8.decode(raw);
+    if (key.includes('\u0000')) throw new Error('keys never contain NUL');
+    return key;
   } catch {
     throw invalidArgument(
       'cursor is not a cursor returned by a previous page of this scan; pass "" to start over',

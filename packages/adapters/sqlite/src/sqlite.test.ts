@@ -82,7 +82,9 @@ describe('sqlite adapter on a file', () => {
     const direct = new Database(file, { readonly: true });
     try {
       const rows = direct
-        .prepare("SELECT namespace FROM prism_kv WHERE key = 'same' AND namespace LIKE 'iso-_' ORDER BY namespace")
+        .prepare(
+          "SELECT namespace FROM prism_kv WHERE key = 'same' AND namespace LIKE 'iso-_' ORDER BY namespace",
+        )
         .all();
       expect(rows).toEqual([{ namespace: 'iso-a' }]);
     } finally {
