@@ -1,5 +1,5 @@
 // Jest glue for packages whose tests need real servers. Plain JS so jest.config.mjs can import it
-// without a build; the setup/teardown it points at are TypeScript that jest transforms.
+// without a build; the setup/teardown entries load the TypeScript sources through jest's transform.
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -12,8 +12,8 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 export function withTestServers(config, kinds) {
   return {
     ...config,
-    globalSetup: here('./src/jest/global-setup.ts'),
-    globalTeardown: here('./src/jest/global-teardown.ts'),
+    globalSetup: here('./jest-setup.cjs'),
+    globalTeardown: here('./jest-teardown.cjs'),
     globals: { ...config.globals, prismTestServers: [...kinds] },
     reporters: [...(config.reporters ?? ['default']), here('./jest-reporter.cjs')],
   };

@@ -1,4 +1,4 @@
-import { readLog } from './process.ts';
+import { readLog } from './process.js';
 
 /** Backend kinds the jest glue can start once per test run. */
 export type TestServerKind = 'redis' | 'postgres' | 'nats';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { findBinary, MissingBinaryError } from './binaries.ts';
-import { testServerLogs, testServerUrl } from './env.ts';
-import { freePort, isListening, tcpExchange } from './ports.ts';
-import { waitUntil } from './process.ts';
+import { findBinary, MissingBinaryError } from './binaries.js';
+import { testServerLogs, testServerUrl } from './env.js';
+import { freePort, isListening, tcpExchange } from './ports.js';
+import { waitUntil } from './process.js';
 
 describe('findBinary', () => {
   it('names the exact apt-get line when a binary is missing', () => {

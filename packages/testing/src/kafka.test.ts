@@ -13,9 +13,9 @@ import {
   probeKafkaMetadata,
   randomKafkaUuid,
   startKafka,
-} from './kafka.ts';
-import { freePort, isListening } from './ports.ts';
-import { isAlive } from './process.ts';
+} from './kafka.js';
+import { freePort, isListening } from './ports.js';
+import { isAlive } from './process.js';
 
 describe('startKafka (Apache Kafka 4.x, KRaft)', () => {
   let kafka: KafkaTestServer;

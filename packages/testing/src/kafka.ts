@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort } from './ports.ts';
-import { makeTempDir, removeTempDir } from './process.ts';
-import { startManagedServer, type TestServer } from './server.ts';
+import { freePort } from './ports.js';
+import { makeTempDir, removeTempDir } from './process.js';
+import { startManagedServer, type TestServer } from './server.js';
 
 // Apache Kafka 4.x in KRaft mode for tests: the broker jars come from Maven Central (scripts/kafka/pom.xml,
 // cached under ~/.cache/prism/kafka-<version>/libs), the storage is formatted with kafka.tools.StorageTool and

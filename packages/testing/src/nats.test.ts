@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type NatsTestServer, startNats } from './nats.ts';
-import { isListening, tcpExchange } from './ports.ts';
-import { isAlive } from './process.ts';
+import { type NatsTestServer, startNats } from './nats.js';
+import { isListening, tcpExchange } from './ports.js';
+import { isAlive } from './process.js';
 
 describe('startNats', () => {
   let nats: NatsTestServer;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { findBinary } from './binaries.ts';
-import { freePort, tcpExchange } from './ports.ts';
-import { makeTempDir } from './process.ts';
-import { startManagedServer, type TestServer } from './server.ts';
+import { findBinary } from './binaries.js';
+import { freePort, tcpExchange } from './ports.js';
+import { makeTempDir } from './process.js';
+import { startManagedServer, type TestServer } from './server.js';
 
 /** Options for {@link startNats}. */
 export interface StartNatsOptions {

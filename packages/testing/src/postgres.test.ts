@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { findBinary, postgresBinDirs } from './binaries.ts';
-import { isListening } from './ports.ts';
-import { createDatabase, dropDatabase, type PostgresTestServer, startPostgres } from './postgres.ts';
-import { isAlive } from './process.ts';
+import { findBinary, postgresBinDirs } from './binaries.js';
+import { isListening } from './ports.js';
+import { createDatabase, dropDatabase, type PostgresTestServer, startPostgres } from './postgres.js';
+import { isAlive } from './process.js';
 
 function sql(url: string, query: string): string {
   return execFileSync(

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findBinary, isRoot, postgresBinDirs, run } from './binaries.ts';
-import { makeTempDir } from './process.ts';
-import { startManagedServer, type TestServer } from './server.ts';
+import { findBinary, isRoot, postgresBinDirs, run } from './binaries.js';
+import { makeTempDir } from './process.js';
+import { startManagedServer, type TestServer } from './server.js';
 
 const execFileAsync = promisify(execFile);
 

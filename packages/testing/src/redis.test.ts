@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { isListening, tcpExchange } from './ports.ts';
-import { isAlive } from './process.ts';
-import { type RedisTestServer, startRedis } from './redis.ts';
+import { isListening, tcpExchange } from './ports.js';
+import { isAlive } from './process.js';
+import { type RedisTestServer, startRedis } from './redis.js';
 
 const cmd = (port: number, line: string) => tcpExchange('127.0.0.1', port, `${line}\r\n`, /\r\n/);
 

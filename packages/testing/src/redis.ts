@@ -1,7 +1,7 @@
-import { findBinary } from './binaries.ts';
-import { tcpExchange } from './ports.ts';
-import { makeTempDir } from './process.ts';
-import { startManagedServer, type TestServer } from './server.ts';
+import { findBinary } from './binaries.js';
+import { tcpExchange } from './ports.js';
+import { makeTempDir } from './process.js';
+import { startManagedServer, type TestServer } from './server.js';
 
 /** Options for {@link startRedis}. */
 export interface StartRedisOptions {

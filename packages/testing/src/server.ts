@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { freePort } from './ports.js';
 import {
   readLog,
   removeTempDir,
@@ -8,7 +8,7 @@ import {
   stopServer,
   trackPid,
   waitUntil,
-} from './process.ts';
+} from './process.js';
 
 /** A real backend server started for tests. */
 export interface TestServer {

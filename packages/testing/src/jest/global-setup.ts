@@ -1,6 +1,6 @@
-import { TEST_ENV_PREFIX } from '../env.ts';
-import type { TestServer } from '../server.ts';
-import { RUN_STARTERS } from './servers.ts';
+import { TEST_ENV_PREFIX } from '../env.js';
+import type { TestServer } from '../server.js';
+import { RUN_STARTERS } from './servers.js';
 
 /** Where the setup keeps the servers for the teardown (both run in jest's main process). */
 export const SERVERS_KEY = '__PRISM_TEST_SERVERS__';

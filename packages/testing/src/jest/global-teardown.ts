@@ -1,5 +1,5 @@
-import type { TestServer } from '../server.ts';
-import { SERVERS_KEY } from './global-setup.ts';
+import type { TestServer } from '../server.js';
+import { SERVERS_KEY } from './global-setup.js';
 
 /** Jest globalTeardown: stops every server the global setup started and removes their temp dirs. */
 export default async function globalTeardown(): Promise<void> {

@@ -1,7 +1,7 @@
-import { startNats } from '../nats.ts';
-import { startPostgres } from '../postgres.ts';
-import { startRedis } from '../redis.ts';
-import type { TestServer } from '../server.ts';
+import { startNats } from '../nats.js';
+import { startPostgres } from '../postgres.js';
+import { startRedis } from '../redis.js';
+import type { TestServer } from '../server.js';
 
 /** What a run-wide server exports to test workers, besides `<PREFIX>_URL` and `<PREFIX>_LOG`. */
 export interface StartedForRun {
