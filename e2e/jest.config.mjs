@@ -1,2 +1,4 @@
+import { withTestServers } from '@prism/testing/jest-config';
 import preset from '../jest.preset.mjs';
-export default { ...preset, testTimeout: 60000 };
+
+export default withTestServers({ ...preset, testTimeout: 60000 }, ['redis', 'postgres', 'nats']);
