@@ -84,7 +84,7 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
     port = (server.address() as AddressInfo).port;
     url = `${opts.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
-  logger.info({ url, plugin: def.name, version: def.version }, 'plugin serving');
+  logger.info({ address: url, plugin: def.name, version: def.version }, 'plugin serving');
 
   let closing: Promise<void> | undefined;
   return {
