@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll } from '@jest/globals';
 import { describeKeyValueBasicConformance } from '@prism/keyvalue-basic/conformance';
 import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
 import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
@@ -9,20 +9,29 @@ import { instantiatePlugin, type PluginFactory } from '@prism/sdk';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import plugin from './index.js';
 
-// A fresh database on the run's real PostgreSQL server; every suite's namespaces share it, as in production.
-let url = '';
-beforeAll(async () => {
-  url = await createDatabase(testServerUrl('postgres'));
-});
+const databases: string[] = [];
 afterAll(async () => {
-  if (url) await dropDatabase(url);
+  await Promise.all(databases.map((url) => dropDatabase(url)));
 });
 
-const factory: PluginFactory = (opts) => instantiatePlugin(plugin, { url, pool_size: 4 }, opts);
+/**
+ * A factory with a fresh database on the run's real PostgreSQL server, created on first use: each suite
+ * starts empty, and the namespaces a suite opens share its database, as they would in production.
+ */
+function freshDatabase(): PluginFactory {
+  let url: Promise<string> | undefined;
+  return async (opts) => {
+    url ??= createDatabase(testServerUrl('postgres')).then((u) => {
+      databases.push(u);
+      return u;
+    });
+    return instantiatePlugin(plugin, { url: await url, pool_size: 4 }, opts);
+  };
+}
 
-describeKeyValueBasicConformance('postgres', factory);
-describeKeyValueTTLConformance('postgres', factory, { scan: true });
-describeKeyValueScanConformance('postgres', factory);
-describeKeyValueBatchConformance('postgres', factory, { ttl: true });
-describeKeyValueCASConformance('postgres', factory, { ttl: true, batch: true });
-describeKeyValueTransactionalConformance('postgres', factory, { ttl: true, cas: true });
+describeKeyValueBasicConformance('postgres', freshDatabase());
+describeKeyValueTTLConformance('postgres', freshDatabase(), { scan: true });
+describeKeyValueScanConformance('postgres', freshDatabase());
+describeKeyValueBatchConformance('postgres', freshDatabase(), { ttl: true });
+describeKeyValueCASConformance('postgres', freshDatabase(), { ttl: true, batch: true });
+describeKeyValueTransactionalConformance('postgres', freshDatabase(), { ttl: true, cas: true });

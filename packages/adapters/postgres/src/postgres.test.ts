@@ -4,6 +4,8 @@ import { KeyValueBasic, SetRequestSchema } from '@prism/keyvalue-basic';
 import { expectCode, kvBasic } from '@prism/keyvalue-basic/conformance';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { kvBatch } from '@prism/keyvalue-batch/conformance';
+import { KeyValueCAS } from '@prism/keyvalue-cas';
+import { kvCAS } from '@prism/keyvalue-cas/conformance';
 import { KeyValueScan } from '@prism/keyvalue-scan';
 import { kvScan } from '@prism/keyvalue-scan/conformance';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
@@ -41,6 +43,7 @@ async function open(namespace: string, config: Record<string, unknown> = {}) {
     scan: kvScan(h.get(KeyValueScan)!, namespace),
     batch: kvBatch(h.get(KeyValueBatch)!, namespace),
     transact: kvTx(h.get(KeyValueTransactional)!, namespace),
+    cas: kvCAS(h.get(KeyValueCAS)!, namespace),
   };
 }
 
@@ -129,6 +132,24 @@ describe('postgres adapter against a real server', () => {
     );
     const rows = await direct`SELECT key FROM prism.kv WHERE namespace = 'tx-rows' ORDER BY key`;
     expect(rows.map((r) => r.key)).toEqual(['new', 'present']);
+  });
+
+  it('lets exactly one create-if-absent win when CompareAndSet create_only races Transact exists=false', async () => {
+    const { kv, cas, transact } = await open('race-create', { pool_size: 8 });
+    for (let round = 0; round < 5; round++) {
+      const key = `k${round}`;
+      const attempts = Array.from({ length: 16 }, (_, i) =>
+        i % 2 === 0
+          ? cas.set(key, bytes(`cas-${i}`), { createOnly: true })
+          : transact([tx.set(key, bytes(`tx-${i}`))], [tx.exists(key, false)]),
+      );
+      const outcomes = await Promise.allSettled(attempts);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of outcomes)
+        if (o.status === 'rejected')
+          expect([Code.AlreadyExists, Code.Aborted]).toContain((o.reason as ConnectError).code);
+      expect(await kv.exists(key)).toBe(true);
+    }
   });
 
   describe('while another session holds the row lock', () => {
