@@ -18,6 +18,11 @@ export interface MessagingSuiteOptions {
    * the adapter's README); the metadata round-trip test is then skipped and metadata may arrive empty.
    */
   readonly metadata?: boolean;
+  /**
+   * Whether stored messages survive closing the plugin instance and creating a new one for the same namespace
+   * (the "proxy restart" tests of durable flavours). Set `false` ONLY for in-process backends (MemStore).
+   */
+  readonly durable?: boolean;
   /** Overrides {@link DEFAULT_DEADLINE_MS} (e.g. for backends with slow rebalances). */
   readonly deadlineMs?: number;
 }

@@ -265,6 +265,30 @@ export function describeQueueBasicConformance(
       }
     });
 
+    if (options.durable !== false)
+      it('loses nothing when the instance restarts between enqueue and receive, or before an ack', async () => {
+        const first = await factory({ namespace, limits: MESSAGING_CONFORMANCE_LIMITS });
+        const q1 = queueClient(first.get(QueueBasic)!, namespace);
+        const kept = await q1.enqueue('restart', utf8('kept'));
+        const unacked = await q1.enqueue('restart', utf8('unacked'));
+        await q1.receiveId('restart', unacked, { visibilityMs: 1000 }, deadline);
+        await first.close();
+        const second = await factory({ namespace, limits: MESSAGING_CONFORMANCE_LIMITS });
+        try {
+          const q2 = queueClient(second.get(QueueBasic)!, namespace);
+          const got = await q2.receiveAll('restart', [kept, unacked], { visibilityMs: 60_000 }, deadline);
+          expect(got.get(unacked)!.deliveryCount).toBeGreaterThanOrEqual(2);
+          expect(
+            await q2.ack(
+              'restart',
+              [...got.values()].map((m) => m.receipt),
+            ),
+          ).toBe(2);
+        } finally {
+          await second.close();
+        }
+      });
+
     it('rejects invalid input with INVALID_ARGUMENT', async () => {
       for (const queue of INVALID_TOPICS) {
         await expectCode(() => q.enqueue(queue, utf8('x')), Code.InvalidArgument);

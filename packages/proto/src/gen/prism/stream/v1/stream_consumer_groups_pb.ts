@@ -92,7 +92,8 @@ export type ReadGroupResponse = Message<"prism.stream.v1.ReadGroupResponse"> & {
   ackId: string;
 
   /**
-   * 1 on first delivery to the group, incremented on every redelivery.
+   * 1 on first delivery to the group, incremented on every redelivery; 0 when the backend cannot tell
+   * (e.g. Kafka after a rebalance).
    *
    * @generated from field: uint32 delivery_count = 4;
    */

@@ -1,0 +1,282 @@
+import { create } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  DEFAULT_DEADLINE_MS,
+  expectCode,
+  MESSAGING_CONFORMANCE_LIMITS,
+  type MessagingSuiteOptions,
+  pollUntil,
+  StreamCollector,
+  text,
+  uniqueNamespace,
+  utf8,
+} from '@prism/pubsub-basic/conformance';
+import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
+import { StreamBasic } from '@prism/stream-basic';
+import { type Appended, type StreamClient, streamClient } from '@prism/stream-basic/conformance';
+import {
+  AckRequestSchema,
+  DeleteGroupRequestSchema,
+  GroupStart,
+  ReadGroupRequestSchema,
+  type ReadGroupResponse,
+  ReadGroupResponseSchema,
+  StreamConsumerGroups,
+  type StreamConsumerGroupsImpl,
+} from './index.js';
+
+const ctx = { signal: new AbortController().signal };
+
+/** Options of one group member. */
+export interface MemberOptions {
+  readonly start?: GroupStart;
+  readonly maxInFlight?: number;
+  readonly claimTimeoutMs?: number;
+}
+
+/** One group member: its ReadGroup stream plus ack bookkeeping. */
+export class GroupMember {
+  readonly stream: StreamCollector<ReadGroupResponse>;
+  #acked = 0;
+
+  constructor(
+    open: (c: { signal: AbortSignal }) => AsyncIterable<ReadGroupResponse>,
+    private readonly ackIds: (ids: string[]) => Promise<void>,
+  ) {
+    this.stream = new StreamCollector(open);
+  }
+
+  get records(): ReadGroupResponse[] {
+    return this.stream.items;
+  }
+
+  /** Acks every record received since the last call. */
+  async ackNew(): Promise<void> {
+    const fresh = this.stream.items.slice(this.#acked);
+    this.#acked += fresh.length;
+    if (fresh.length) await this.ackIds(fresh.map((r) => r.ackId));
+  }
+
+  cancel(): Promise<void> {
+    return this.stream.cancel();
+  }
+}
+
+/** Typed client over a stream_consumer_groups implementation. */
+export function groupClient(impl: StreamConsumerGroupsImpl, namespace: string) {
+  const ack = async (stream: string, group: string, ackIds: string[]) => {
+    await impl.ack(create(AckRequestSchema, { namespace, stream, group, ackIds }), ctx);
+  };
+  return {
+    ack,
+    member: (stream: string, group: string, consumer: string, o: MemberOptions = {}) =>
+      new GroupMember(
+        (c) =>
+          (async function* () {
+            const req = create(ReadGroupRequestSchema, {
+              namespace,
+              stream,
+              group,
+              consumer,
+              start: o.start ?? GroupStart.EARLIEST,
+              maxInFlight: o.maxInFlight ?? 0,
+              claimTimeoutMs: BigInt(o.claimTimeoutMs ?? 0),
+            });
+            for await (const r of impl.readGroup(req, c)) yield create(ReadGroupResponseSchema, r);
+          })(),
+        (ids) => ack(stream, group, ids),
+      ),
+    deleteGroup: async (stream: string, group: string) =>
+      (await impl.deleteGroup(create(DeleteGroupRequestSchema, { namespace, stream, group }), ctx)).deleted ??
+      false,
+  };
+}
+
+/**
+ * The stream_consumer_groups conformance suite. The plugin must implement stream_basic too (Append).
+ * Members are started with start=EARLIEST unless a test says otherwise, so group creation never races
+ * the appends.
+ */
+export function describeStreamConsumerGroupsConformance(
+  label: string,
+  factory: PluginFactory,
+  options: MessagingSuiteOptions = {},
+): void {
+  const deadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  describe(`stream_consumer_groups conformance: ${label}`, () => {
+    let handle: PluginHandle;
+    let s: StreamClient;
+    let g: ReturnType<typeof groupClient>;
+    const namespace = uniqueNamespace(label);
+    const members: GroupMember[] = [];
+    const member = (stream: string, group: string, consumer: string, o: MemberOptions = {}) => {
+      const m = g.member(stream, group, consumer, o);
+      members.push(m);
+      return m;
+    };
+    const appendAll = async (stream: string, n: number, prefix = 'r') => {
+      const out: Appended[] = [];
+      for (let i = 0; i < n; i++) out.push(await s.append(stream, utf8(`${prefix}${i}`)));
+      return out;
+    };
+    const offsets = (rs: readonly { offset: bigint }[]) => rs.map((r) => r.offset);
+
+    beforeAll(async () => {
+      handle = await factory({ namespace, limits: MESSAGING_CONFORMANCE_LIMITS });
+      const basic = handle.get(StreamBasic);
+      const groups = handle.get(StreamConsumerGroups);
+      if (!basic || !groups)
+        throw new Error(`${label} must implement stream_consumer_groups and stream_basic`);
+      s = streamClient(basic, namespace);
+      g = groupClient(groups, namespace);
+    });
+    afterAll(async () => {
+      await Promise.all(members.map((m) => m.cancel().catch(() => {})));
+      await handle?.close();
+    });
+
+    it('delivers existing records to a single member in order, with ack ids', async () => {
+      const a = await appendAll('solo', 5);
+      const m = member('solo', 'g1', 'c1');
+      await m.stream.atLeast(5, '5 records', deadline);
+      expect(offsets(m.records)).toEqual(offsets(a));
+      expect(m.records.map((r) => r.message!.id)).toEqual(a.map((x) => x.id));
+      expect(m.records.map((r) => text(r.message!.payload))).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+      for (const r of m.records) {
+        expect(r.ackId.length).toBeGreaterThan(0);
+        expect(r.deliveryCount).toBe(1);
+        expect(r.message!.topic).toBe('solo');
+      }
+      await m.ackNew();
+      await m.cancel();
+    });
+
+    it('shares 30 records among 3 members: each record to exactly one, all received', async () => {
+      const a = await appendAll('shared', 30);
+      const trio = ['c1', 'c2', 'c3'].map((c) => member('shared', 'workers', c, { maxInFlight: 10 }));
+      const union = () => trio.flatMap((m) => m.records);
+      await pollUntil(
+        'all 30 records across the group',
+        async () => {
+          for (const m of trio) await m.ackNew();
+          return union().length >= 30;
+        },
+        deadline,
+      );
+      const got = offsets(union()).sort((x, y) => (x < y ? -1 : 1));
+      expect(got).toEqual(offsets(a));
+      await Promise.all(trio.map((m) => m.cancel()));
+    });
+
+    it('redelivers the unacked records of a member that dies to another member, never the acked ones', async () => {
+      const a = await appendAll('failover', 6);
+      const dying = member('failover', 'fo', 'dying', { maxInFlight: 100, claimTimeoutMs: 1000 });
+      await dying.stream.atLeast(6, 'the dying member to receive everything', deadline);
+      // Ack the first half, then die with the rest unacked.
+      await g.ack(
+        'failover',
+        'fo',
+        dying.records.slice(0, 3).map((r) => r.ackId),
+      );
+      await dying.cancel();
+      const survivor = member('failover', 'fo', 'survivor', { maxInFlight: 100, claimTimeoutMs: 1000 });
+      await survivor.stream.until(
+        'the unacked records to reach the survivor',
+        (rs) => a.slice(3).every((x) => rs.some((r) => r.offset === x.offset)),
+        deadline,
+      );
+      await survivor.ackNew();
+      const acked = new Set(offsets(a.slice(0, 3)));
+      expect(survivor.records.filter((r) => acked.has(r.offset))).toEqual([]);
+      for (const r of survivor.records) expect(r.deliveryCount === 0 || r.deliveryCount >= 2).toBe(true);
+      await survivor.cancel();
+    });
+
+    it('gives every group all records, independently', async () => {
+      const a = await appendAll('multi', 4);
+      const x = member('multi', 'ga', 'c1');
+      const y = member('multi', 'gb', 'c1');
+      for (const m of [x, y]) {
+        await m.stream.atLeast(4, '4 records per group', deadline);
+        expect(offsets(m.records)).toEqual(offsets(a));
+        await m.ackNew();
+        await m.cancel();
+      }
+    });
+
+    it('start=LATEST skips records appended before the group existed', async () => {
+      await appendAll('latest', 3, 'old');
+      const m = member('latest', 'late', 'c1', { start: GroupStart.LATEST });
+      // Group creation is asynchronous: append fresh records until one arrives.
+      let i = 0;
+      await pollUntil(
+        'a record appended after the group started',
+        async () => {
+          await s.append('latest', utf8(`new${i++}`));
+          return m.records.length > 0;
+        },
+        deadline,
+        200,
+      );
+      expect(m.records.every((r) => text(r.message!.payload).startsWith('new'))).toBe(true);
+      await m.ackNew();
+      await m.cancel();
+    });
+
+    it('DeleteGroup forgets the group position', async () => {
+      const a = await appendAll('reset', 2);
+      const first = member('reset', 'once', 'c1');
+      await first.stream.atLeast(2, 'both records', deadline);
+      await first.ackNew();
+      await first.cancel();
+      expect(await g.deleteGroup('reset', 'once')).toBe(true);
+      expect(await g.deleteGroup('reset', 'once')).toBe(false);
+      const again = member('reset', 'once', 'c1');
+      await again.stream.atLeast(2, 'both records again after DeleteGroup', deadline);
+      expect(offsets(again.records)).toEqual(offsets(a));
+      await again.ackNew();
+      await again.cancel();
+    });
+
+    if (options.durable !== false)
+      it('redelivers records a member received but did not ack when its instance is killed', async () => {
+        const a = await appendAll('killed', 3);
+        const first = await factory({ namespace, limits: MESSAGING_CONFORMANCE_LIMITS });
+        const victim = groupClient(first.get(StreamConsumerGroups)!, namespace).member(
+          'killed',
+          'kg',
+          'victim',
+          {
+            claimTimeoutMs: 1000,
+          },
+        );
+        await victim.stream.atLeast(3, 'the victim to receive all records', deadline);
+        // Kill the instance (proxy restart) without acking or cancelling the stream first.
+        await first.close();
+        await victim.cancel().catch(() => {});
+        const heir = member('killed', 'kg', 'heir', { claimTimeoutMs: 1000 });
+        await heir.stream.until(
+          "the killed member's records to be redelivered",
+          (rs) => a.every((x) => rs.some((r) => r.offset === x.offset)),
+          deadline,
+        );
+        await heir.ackNew();
+        await heir.cancel();
+      });
+
+    it('rejects invalid input with INVALID_ARGUMENT', async () => {
+      const open = (stream: string, group: string, consumer: string, o: MemberOptions = {}) =>
+        expectCode(async () => {
+          const m = g.member(stream, group, consumer, o);
+          await m.stream.atLeast(1, 'an error', deadline);
+        }, Code.InvalidArgument);
+      await open('bad..stream', 'g', 'c');
+      await open('s', '', 'c');
+      await open('s', 'g', 'has.dot');
+      await open('s', 'g', 'c', { maxInFlight: 1001 });
+      await open('s', 'g', 'c', { claimTimeoutMs: -1 });
+      await expectCode(() => g.ack('s', 'g', []), Code.InvalidArgument);
+      await expectCode(() => g.deleteGroup('s', 'bad group'), Code.InvalidArgument);
+    });
+  });
+}
