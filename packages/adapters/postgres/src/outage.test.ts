@@ -6,6 +6,7 @@ import { expectCode, kvBasic } from '@prism/keyvalue-basic/conformance';
 import { waitUntil } from '@prism/keyvalue-ttl/conformance';
 import { Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { createDatabase, type PostgresTestServer, startPostgres } from '@prism/testing';
+import { pino } from 'pino';
 import postgres from 'postgres';
 import plugin from './index.js';
 
@@ -42,8 +43,20 @@ describe('postgres outage', () => {
   });
 
   it('fails fast with UNAVAILABLE while the server is down and recovers without a new adapter', async () => {
-    const config = { url, connect_timeout_ms: 1000, query_timeout_ms: 3000 };
-    handle = await instantiatePlugin(plugin, config, { namespace: 'outage' });
+    // The harness trusts local connections, so any password works: it is here to prove it never leaks.
+    const secret = 'hunter2-outage-pw';
+    const withSecret = new URL(url);
+    withSecret.password = secret;
+    const config = {
+      url: withSecret.toString(),
+      connect_timeout_ms: 1000,
+      query_timeout_ms: 3000,
+      sweep_interval_ms: 50,
+    };
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const logged = (text: string) => async () => lines.some((l) => l.includes(text));
+    handle = await instantiatePlugin(plugin, config, { namespace: 'outage', logger });
     const kv = kvBasic(handle.get(KeyValueBasic)!, 'outage');
     await kv.set('before', bytes('v'));
 
@@ -60,6 +73,7 @@ describe('postgres outage', () => {
       expectCode(() => kv.set('during', bytes('x')), Code.Unavailable),
     );
     expect((await handle.health()).status).toBe('unhealthy');
+    await waitUntil(logged('sweeping expired keys failed'), 'the sweeper logged the outage');
 
     await server.restart();
     await waitUntil(
@@ -70,6 +84,8 @@ describe('postgres outage', () => {
     await kv.set('after', bytes('y'));
     expect(await kv.get('after')).toEqual({ found: true, value: bytes('y') });
     expect((await handle.health()).status).toBe('healthy');
+    await waitUntil(logged('sweeping expired keys works again'), 'the sweeper logged the recovery');
+    expect(lines.filter((l) => l.includes(secret))).toEqual([]);
   }, 60_000);
 });
 
