@@ -95,7 +95,9 @@ export class RedisConnection {
         // Before start() succeeded, give up at once so a wrong password or host fails the start clearly;
         // afterwards, retry forever with capped exponential backoff.
         reconnectStrategy: (retries: number, cause: Error) => {
-          if (!this.started || this.closed) return this.closed ? false : cause;
+          if (this.closed) return false;
+          // A fresh Error (not `cause`): node-redis checks `instanceof Error`, which fails across realms.
+          if (!this.started) return new Error(cause?.message ?? 'connection failed');
           return backoffDelay(retries, { minDelayMs: 50, maxDelayMs: config.reconnect_max_delay_ms });
         },
       },
