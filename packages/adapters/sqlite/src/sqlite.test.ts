@@ -125,6 +125,27 @@ describe('sqlite adapter on a file', () => {
     expect(await kvScan(b.get(KeyValueScan)!, 'scan-b').keys('p/')).toEqual(['p/2']);
   });
 
+  it('answers UNAVAILABLE when another connection holds the write lock past busy_timeout_ms', async () => {
+    const h = await instantiatePlugin(plugin, { path: file, busy_timeout_ms: 50 }, { namespace: 'busy' });
+    handles.push(h);
+    const kv = kvBasic(h.get(KeyValueBasic)!, 'busy');
+    await kv.set('k', bytes('before'));
+    const other = new Database(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const err = await kv.set('k', bytes('during')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.Unavailable);
+      expect((err as ConnectError).rawMessage).toMatch(/locked/);
+      expect(await kv.get('k')).toEqual({ found: true, value: bytes('before') }); // WAL: readers never wait
+      other.exec('ROLLBACK');
+      await kv.set('k', bytes('after'));
+      expect((await kv.get('k')).value).toEqual(bytes('after'));
+    } finally {
+      other.close();
+    }
+  });
+
   it('keeps data across a close and reopen of the file', async () => {
     const h = await instantiatePlugin(plugin, { path: file }, { namespace: 'durable' });
     await kvBasic(h.get(KeyValueBasic)!, 'durable').set('k', bytes('v'));
