@@ -74,6 +74,8 @@ switch (command) {
     run('git', ['diff', '--exit-code', '--stat', '--', 'packages/proto/src/gen']);
     run('pnpm', ['exec', 'buf', 'lint']);
     run('pnpm', ['exec', 'biome', 'check', '.']);
+    // docs/backends.md must match what the adapters declare (regenerate with node scripts/gen-backend-matrix.mjs).
+    run('node', ['scripts/gen-backend-matrix.mjs', '--check']);
     run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', 'typecheck', '--output-style=stream']);
     run('pnpm', ['exec', 'nx', 'run-many', '-t', 'test', '--parallel=1', '--output-style=stream', ...rest]);
     break;
