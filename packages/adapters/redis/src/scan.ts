@@ -64,6 +64,7 @@ export function redisScan(conn: RedisConnection, keys: KeySpace): KeyValueScanIm
   async function* pages(
     req: { prefix: string; cursor: string; pageSize: number; limit: number },
     withValues: boolean,
+    signal: AbortSignal,
   ): AsyncGenerator<PageOut> {
     const pageSize = effectivePageSize(req.pageSize);
     const limit = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
@@ -77,6 +78,8 @@ export function redisScan(conn: RedisConnection, keys: KeySpace): KeyValueScanIm
       const out: PageOut = { keys: [], nextCursor: '' };
       const values: Uint8Array[] = [];
       while (out.keys.length < cap) {
+        // The client went away or the deadline passed: stop issuing SCANs for nobody.
+        signal.throwIfAborted();
         if (state.pending.length === 0) {
           if (state.done) break;
           const reply = await conn.call(['SCAN', state.rc, 'MATCH', match, 'COUNT', scanCount(pageSize)]);
@@ -120,21 +123,22 @@ export function redisScan(conn: RedisConnection, keys: KeySpace): KeyValueScanIm
   }
 
   return {
-    async *scan(req) {
-      for await (const page of pages(req, true))
+    async *scan(req, ctx) {
+      for await (const page of pages(req, true, ctx.signal))
         yield {
           items: page.keys.map((key, i) => ({ key, value: page.values?.[i] ?? new Uint8Array() })),
           nextCursor: page.nextCursor,
         };
     },
-    async *scanKeys(req) {
-      for await (const page of pages(req, false)) yield { keys: page.keys, nextCursor: page.nextCursor };
+    async *scanKeys(req, ctx) {
+      for await (const page of pages(req, false, ctx.signal)) yield { keys: page.keys, nextCursor: page.nextCursor };
     },
-    async count(req) {
+    async count(req, ctx) {
       const seen = new Set<string>();
       const match = keys.match(req.prefix);
       let rc = '0';
       do {
+        ctx.signal.throwIfAborted();
         const reply = await conn.call(['SCAN', rc, 'MATCH', match, 'COUNT', '1000']);
         const [next, batch] = Array.isArray(reply) ? reply : [];
         rc = str(next);
