@@ -4,6 +4,7 @@ import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
 import { definePlugin, degraded, healthy, implement, z } from '@prism/sdk';
 import { memBasic, memList, memScan, memTTL } from './impl.js';
+import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
 import { MemStore } from './store.js';
 
 export { MemStore, type MemStoreOptions } from './store.js';
@@ -24,8 +25,8 @@ export default definePlugin({
   name: 'memstore',
   version: '0.1.0',
   description:
-    'In-memory key/value and list store (per process, not persistent): TTL, scan and capacity limits',
-  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, ListBasic],
+    'In-memory key/value and list store (per process, not persistent): TTL, scan and capacity limits; in-memory pub/sub, streams and queues',
+  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, ListBasic, ...MESSAGING_INTERFACES],
   configSchema: MemStoreConfig,
   create(config, ctx) {
     const store = new MemStore({
@@ -33,12 +34,14 @@ export default definePlugin({
       maxKeys: config.max_keys,
       sweepIntervalMs: config.sweep_interval_ms,
     });
+    const messaging = createMessaging(ctx);
     return {
       bindings: [
         implement(KeyValueBasic, memBasic(store)),
         implement(KeyValueTTL, memTTL(store)),
         implement(KeyValueScan, memScan(store)),
         implement(ListBasic, memList(store)),
+        ...messaging.bindings,
       ],
       health: () => {
         const keys = store.size;
@@ -49,7 +52,10 @@ export default definePlugin({
           ? degraded(`at capacity: ${keys} keys, max_keys is ${max}; new keys are rejected`, details)
           : healthy(details);
       },
-      close: async () => store.close(),
+      close: async () => {
+        messaging.close();
+        store.close();
+      },
     };
   },
 });

@@ -5,22 +5,12 @@ import { describeQueueBasicConformance } from '@prism/queue-basic/conformance';
 import { describeQueueDeadLetterConformance } from '@prism/queue-dead-letter/conformance';
 import { describeQueueDelayedConformance } from '@prism/queue-delayed/conformance';
 import { describeQueueVisibilityConformance } from '@prism/queue-visibility/conformance';
-import { definePlugin, type InstantiateOptions, instantiatePlugin, z } from '@prism/sdk';
+import { type InstantiateOptions, instantiatePlugin } from '@prism/sdk';
 import { describeStreamBasicConformance } from '@prism/stream-basic/conformance';
 import { describeStreamConsumerGroupsConformance } from '@prism/stream-consumer-groups/conformance';
 import { describeStreamReplayConformance } from '@prism/stream-replay/conformance';
-import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
+import plugin from './index.js';
 
-const plugin = definePlugin({
-  name: 'memstore',
-  version: '0.1.0',
-  interfaces: [...MESSAGING_INTERFACES],
-  configSchema: z.object({}),
-  create: (_config, ctx) => {
-    const m = createMessaging(ctx);
-    return { bindings: m.bindings, close: async () => m.close() };
-  },
-});
 const factory = (opts: InstantiateOptions) => instantiatePlugin(plugin, {}, opts);
 // MemStore keeps nothing across instances, so the restart tests are off (`durable: false`).
 const inMemory = { durable: false };

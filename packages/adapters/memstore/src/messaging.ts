@@ -34,8 +34,6 @@ export const MESSAGING_INTERFACES = [
 /** Messaging state of one MemStore instance. */
 export interface MemMessaging {
   readonly bindings: readonly Binding[];
-  /** Health details: open subscriptions, stored records and queued messages. */
-  readonly details: () => Record<string, string>;
   readonly close: () => void;
 }
 
@@ -59,12 +57,6 @@ export function createMessaging(ctx: Pick<PluginContext, 'metrics'>): MemMessagi
       implement(QueueDeadLetter, memQueueDeadLetter(queues)),
       implement(QueueDelayed, memQueueDelayed(queues)),
     ],
-    details: () => ({
-      subscriptions: String(broker.subscriptions),
-      stream_records: String(streams.size),
-      durable_backlog: String(topics.size),
-      queued_messages: String(queues.size),
-    }),
     close: () => {
       broker.close();
       queues.close();
