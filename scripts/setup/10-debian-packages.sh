@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real backend servers the tests start (redis-server, PostgreSQL, nats-server) when missing.
+# Installs the real backend servers the tests start (redis-server, PostgreSQL, nats-server) and openssl
+# (test certificates) when missing.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
+# openssl makes throwaway certificates for the TLS tests (@prism/testing makeTestCertificates).
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "• installing ${need[*]} with apt-get"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -7,3 +7,4 @@ export * from './postgres.js';
 export * from './process.js';
 export * from './redis.js';
 export * from './server.js';
+export * from './tls.js';

@@ -1,4 +1,5 @@
 import { createServer, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it when binding port 0). */
 export function freePort(): Promise<number> {
@@ -24,9 +25,13 @@ export function tcpExchange(
   send: string | undefined,
   untilMatch: RegExp,
   timeoutMs = 1000,
+  tls?: { readonly ca: string },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = new Socket();
+    // With `tls`, the exchange runs over TLS, trusting only the given CA.
+    const socket = tls
+      ? tlsConnect({ host, port, ca: tls.ca, servername: host === '127.0.0.1' ? undefined : host })
+      : new Socket();
     let data = '';
     const done = (err?: Error) => {
       socket.destroy();
@@ -42,9 +47,11 @@ export function tcpExchange(
       if (untilMatch.test(data)) done();
     });
     socket.once('end', () => done());
-    socket.connect(port, host, () => {
-      if (send) socket.write(send);
-    });
+    if (tls) socket.once('secureConnect', () => send && socket.write(send));
+    else
+      socket.connect(port, host, () => {
+        if (send) socket.write(send);
+      });
   });
 }
 

@@ -58,6 +58,19 @@ describe('startRedis', () => {
     );
   });
 
+  it('serves TLS only with a throwaway CA when asked', async () => {
+    const redis = await startRedis({ tls: true });
+    started.push(redis);
+    expect(redis.url).toBe(`rediss://127.0.0.1:${redis.port}`);
+    expect(redis.ca).toMatch(/BEGIN CERTIFICATE/);
+    const reply = await tcpExchange('127.0.0.1', redis.port, 'PING\r\n', /\r\n/, 1000, { ca: redis.ca! });
+    expect(reply).toBe('+PONG\r\n');
+    // A client that does not trust the CA cannot connect.
+    await expect(
+      tcpExchange('127.0.0.1', redis.port, 'PING\r\n', /\r\n/, 1000, { ca: '' }),
+    ).rejects.toThrow();
+  });
+
   it('gives two servers different ports and dirs', async () => {
     const [a, b] = await Promise.all([startRedis(), startRedis()]);
     started.push(a, b);

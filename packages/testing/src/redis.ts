@@ -2,6 +2,7 @@ import { findBinary } from './binaries.js';
 import { tcpExchange } from './ports.js';
 import { makeTempDir } from './process.js';
 import { startManagedServer, type TestServer } from './server.js';
+import { makeTestCertificates } from './tls.js';
 
 /** Options for {@link startRedis}. */
 export interface StartRedisOptions {
@@ -9,17 +10,26 @@ export interface StartRedisOptions {
   readonly password?: string;
   /** Use this port instead of a free one. */
   readonly port?: number;
+  /** Serve TLS only (no plain port) with a throwaway CA; `url` is then `rediss://` and `ca` the CA PEM. */
+  readonly tls?: boolean;
 }
 
 /** A running redis-server. `url` carries no credentials; `password` is set when one is required. */
 export interface RedisTestServer extends TestServer {
   readonly password: string | undefined;
+  /** With `tls: true`: the PEM of the CA that signed the server certificate. */
+  readonly ca: string | undefined;
 }
 
 /** Sends a RESP command line (inline protocol) and reports whether Redis answered PONG. */
-async function pingRedis(port: number, password: string | undefined): Promise<boolean> {
+async function pingRedis(
+  port: number,
+  password: string | undefined,
+  ca: string | undefined,
+): Promise<boolean> {
   const auth = password ? `AUTH ${password}\r\n` : '';
-  const reply = await tcpExchange('127.0.0.1', port, `${auth}PING\r\n`, /\+PONG\r\n|-[^\r]*\r\n/);
+  const tls = ca ? { ca } : undefined;
+  const reply = await tcpExchange('127.0.0.1', port, `${auth}PING\r\n`, /\+PONG\r\n|-[^\r]*\r\n/, 1000, tls);
   return reply.includes('+PONG');
 }
 
@@ -30,6 +40,7 @@ async function pingRedis(port: number, password: string | undefined): Promise<bo
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTestServer> {
   const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/local/bin']);
   const dir = makeTempDir('redis');
+  const certs = opts.tls ? makeTestCertificates(dir) : undefined;
   const server = await startManagedServer(
     {
       kind: 'redis',
@@ -37,8 +48,19 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTes
       command: (port) => ({
         cmd: bin,
         args: [
-          '--port',
-          String(port),
+          ...(certs
+            ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certFile]
+            : ['--port', String(port)]),
+          ...(certs
+            ? [
+                '--tls-key-file',
+                certs.keyFile,
+                '--tls-ca-cert-file',
+                certs.caFile,
+                '--tls-auth-clients',
+                'no',
+              ]
+            : []),
           '--bind',
           '127.0.0.1',
           '--save',
@@ -54,10 +76,10 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTes
           ...(opts.password ? ['--requirepass', opts.password] : []),
         ],
       }),
-      probe: (port) => pingRedis(port, opts.password),
-      url: (port) => `redis://127.0.0.1:${port}`,
+      probe: (port) => pingRedis(port, opts.password, certs?.ca),
+      url: (port) => `${certs ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     },
     opts.port,
   );
-  return Object.assign(server, { password: opts.password });
+  return Object.assign(server, { password: opts.password, ca: certs?.ca });
 }
