@@ -54,7 +54,10 @@ function ensureInstall(filter) {
 /** Runs every scripts/setup/*.sh in order: each installs one kind of test dependency when missing. */
 function ensureTestDependencies() {
   const dir = join(root, 'scripts/setup');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sh')).sort()) run('bash', [join(dir, file)]);
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sh'))
+    .sort())
+    run('bash', [join(dir, file)]);
 }
 
 switch (command) {

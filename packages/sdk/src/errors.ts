@@ -3,7 +3,8 @@ import { Code, ConnectError } from '@connectrpc/connect';
 export { Code, ConnectError };
 
 /** Bad input from the caller: the message should say which field and what is allowed. */
-export const invalidArgument = (message: string): ConnectError => new ConnectError(message, Code.InvalidArgument);
+export const invalidArgument = (message: string): ConnectError =>
+  new ConnectError(message, Code.InvalidArgument);
 /** The addressed thing does not exist. */
 export const notFound = (message: string): ConnectError => new ConnectError(message, Code.NotFound);
 /** A create-only write found the key already there. */
@@ -70,7 +71,8 @@ export function isConnectionError(err: unknown): boolean {
 export function toConnectError(err: unknown, where: string): ConnectError {
   if (err instanceof ConnectError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (isConnectionError(err)) return new ConnectError(`${where} is unavailable: ${message}`, Code.Unavailable);
+  if (isConnectionError(err))
+    return new ConnectError(`${where} is unavailable: ${message}`, Code.Unavailable);
   if (err instanceof Error && err.name === 'TimeoutError')
     return new ConnectError(`${where} timed out: ${message}`, Code.DeadlineExceeded);
   if (err instanceof Error && err.name === 'AbortError')

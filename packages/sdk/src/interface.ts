@@ -67,6 +67,9 @@ export interface Binding {
 }
 
 /** Binds an implementation to an interface flavour, type-checking it against the generated service. */
-export function implement<S extends DescService>(iface: InterfaceDefinition<S>, impl: InterfaceImpl<S>): Binding {
+export function implement<S extends DescService>(
+  iface: InterfaceDefinition<S>,
+  impl: InterfaceImpl<S>,
+): Binding {
   return { iface: iface as unknown as InterfaceDefinition, impl: impl as unknown as AnyImpl };
 }

@@ -1,5 +1,5 @@
 import type { DescService } from '@bufbuild/protobuf';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { toConnectError } from './errors.js';
 import type { HealthReport } from './health.js';
 import type { AnyImpl, Binding, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
@@ -43,7 +43,9 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
 }
 
 /** Declares a plugin. Identity at runtime; exists for type inference and documentation. */
-export function definePlugin<Schema extends z.ZodType>(def: PluginDefinition<Schema>): PluginDefinition<Schema> {
+export function definePlugin<Schema extends z.ZodType>(
+  def: PluginDefinition<Schema>,
+): PluginDefinition<Schema> {
   return def;
 }
 
@@ -109,7 +111,12 @@ export async function instantiatePlugin(
     plugin: def.name,
     namespace: opts.namespace,
   });
-  const ctx: PluginContext = { namespace: opts.namespace, limits, logger, metrics: opts.metrics ?? noopMetrics };
+  const ctx: PluginContext = {
+    namespace: opts.namespace,
+    limits,
+    logger,
+    metrics: opts.metrics ?? noopMetrics,
+  };
   const instance = await def.create(config, ctx);
   const where = `${def.name} backend of namespace "${opts.namespace}"`;
   try {

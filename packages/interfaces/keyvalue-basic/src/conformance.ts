@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { create } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Code, ConnectError, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import {
   DeleteRequestSchema,
@@ -86,7 +86,9 @@ export function describeKeyValueBasicConformance(label: string, factory: PluginF
     it('answers found=false for a missing key, without error', async () => {
       expect(await kv.get('never-written')).toEqual({ found: false, value: new Uint8Array() });
       // found is explicitly present so JSON clients see "found": false.
-      const raw = await handle.get(KeyValueBasic)!.get(create(GetRequestSchema, { namespace, key: 'never-written' }), ctx);
+      const raw = await handle
+        .get(KeyValueBasic)!
+        .get(create(GetRequestSchema, { namespace, key: 'never-written' }), ctx);
       expect(raw.found).toBe(false);
     });
 
@@ -113,7 +115,8 @@ export function describeKeyValueBasicConformance(label: string, factory: PluginF
     it('accepts unicode keys and keys with : / - _ .', async () => {
       const keys = ['ключ', '鍵', 'emoji-🔑', 'a:b/c-d_e.f', 'user:42/profile.v1', ' spaced key '];
       for (const [i, key] of keys.entries()) await kv.set(key, bytes(`v${i}`));
-      for (const [i, key] of keys.entries()) expect(await kv.get(key)).toEqual({ found: true, value: bytes(`v${i}`) });
+      for (const [i, key] of keys.entries())
+        expect(await kv.get(key)).toEqual({ found: true, value: bytes(`v${i}`) });
     });
 
     it('deletes a key, and deleting a missing key succeeds', async () => {
@@ -133,7 +136,7 @@ export function describeKeyValueBasicConformance(label: string, factory: PluginF
     it('keeps all writes of 100 concurrent writers on distinct keys', async () => {
       await Promise.all(Array.from({ length: 100 }, (_, i) => kv.set(`conc-${i}`, bytes(`value-${i}`))));
       const got = await Promise.all(Array.from({ length: 100 }, (_, i) => kv.get(`conc-${i}`)));
-      got.forEach((g, i) => expect(g).toEqual({ found: true, value: bytes(`value-${i}`) }));
+      for (const [i, g] of got.entries()) expect(g).toEqual({ found: true, value: bytes(`value-${i}`) });
     });
 
     it('lets 20 concurrent deletes of one key all succeed, exactly one of them deleting', async () => {
@@ -156,7 +159,10 @@ export function describeKeyValueBasicConformance(label: string, factory: PluginF
       expect(err.rawMessage).toMatch(/key/);
       // A key at exactly the limit is fine; multi-byte characters count in UTF-8 bytes.
       await kv.set('k'.repeat(CONFORMANCE_LIMITS.maxKeyBytes), bytes('ok'));
-      await expectCode(() => kv.set('é'.repeat(CONFORMANCE_LIMITS.maxKeyBytes / 2 + 1), bytes('x')), Code.InvalidArgument);
+      await expectCode(
+        () => kv.set('é'.repeat(CONFORMANCE_LIMITS.maxKeyBytes / 2 + 1), bytes('x')),
+        Code.InvalidArgument,
+      );
       const big = new Uint8Array(CONFORMANCE_LIMITS.maxValueBytes + 1);
       const verr = await expectCode(() => kv.set('too-big', big), Code.InvalidArgument);
       expect(verr.rawMessage).toMatch(/value/);

@@ -1,5 +1,5 @@
-import { checkKey, checkValue, defineInterface, type InterfaceImpl } from '@prism/sdk';
 import { KeyValueBasicInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
+import { checkKey, checkValue, defineInterface, type InterfaceImpl } from '@prism/sdk';
 
 export * from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
 
