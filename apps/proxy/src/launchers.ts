@@ -1,6 +1,12 @@
 import type { PluginMode } from '@prism/config';
-import { instantiatePlugin } from '@prism/sdk';
+import { type InterfaceDefinition, instantiatePlugin } from '@prism/sdk';
+import { KNOWN_INTERFACES } from './interfaces.js';
+import { ProxyMetrics } from './metrics.js';
 import type { PluginLauncher } from './namespaces.js';
+import { connectRemote, readClientTls } from './remote.js';
+import { resolvePluginBin, startSidecar } from './sidecar.js';
+import { SupervisedPlugin } from './supervisor.js';
+import { TrackedHandle } from './tracked.js';
 
 /** in_process: the adapter package is imported and called directly (lowest latency). */
 export const launchInProcess: PluginLauncher = async ({ namespace, backend, catalog, logger, metrics }) => {
@@ -21,15 +27,58 @@ export const launchInProcess: PluginLauncher = async ({ namespace, backend, cata
   }
 };
 
-const notAvailable =
-  (mode: PluginMode): PluginLauncher =>
-  async ({ namespace }) => {
-    throw new Error(`namespace "${namespace.name}": plugin mode "${mode}" is not available in this build`);
-  };
+/** Options for {@link createLaunchers}. */
+export interface LauncherOptions {
+  /** Interfaces the proxy mounts: the ones a sidecar/remote plugin is called through. */
+  readonly interfaces?: readonly InterfaceDefinition[];
+  readonly metrics?: ProxyMetrics;
+  /** Period of sidecar/remote health checks (default 2000 ms). */
+  readonly healthIntervalMs?: number;
+}
 
-/** The launcher for each deployment mode. */
-export const defaultLaunchers: Record<PluginMode, PluginLauncher> = {
-  in_process: launchInProcess,
-  sidecar: notAvailable('sidecar'),
-  remote: notAvailable('remote'),
-};
+/**
+ * The launcher of each deployment mode. Every handle it returns counts calls in flight (reload
+ * drains) and requests (metrics); sidecar and remote handles are supervised (health checks,
+ * restart with backoff, UNAVAILABLE at once while down).
+ */
+export function createLaunchers(opts: LauncherOptions = {}): Record<PluginMode, PluginLauncher> {
+  const interfaces = opts.interfaces ?? KNOWN_INTERFACES;
+  const metrics = opts.metrics ?? new ProxyMetrics();
+  const supervise = (
+    ctx: Parameters<PluginLauncher>[0],
+    where: string,
+    connect: ConstructorParameters<typeof SupervisedPlugin>[1]['connect'],
+  ) =>
+    connect().then(
+      (first) =>
+        new SupervisedPlugin(first, {
+          namespace: ctx.namespace.name,
+          mode: ctx.backend.plugin.mode,
+          where,
+          connect,
+          logger: ctx.logger,
+          metrics: metrics.namespace(ctx.namespace.name, ctx.backend.plugin.mode),
+          ...(opts.healthIntervalMs ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+        }),
+    );
+  return {
+    in_process: async (ctx) =>
+      new TrackedHandle(await launchInProcess(ctx), metrics.namespace(ctx.namespace.name, 'in_process')),
+    sidecar: async (ctx) => {
+      const bin = resolvePluginBin(ctx.backend, ctx.namespace.source.file);
+      const spec = { namespace: ctx.namespace, bin, interfaces, logger: ctx.logger };
+      return supervise(ctx, `sidecar ${bin.packageName}`, () => startSidecar(spec));
+    },
+    remote: async (ctx) => {
+      const endpoint = ctx.backend.plugin.endpoint;
+      if (!endpoint)
+        throw new Error(`namespace "${ctx.namespace.name}": a remote plugin needs plugin.endpoint`);
+      const tls = await readClientTls(ctx.backend.plugin.tls);
+      const spec = { namespace: ctx.namespace, endpoint, tls, interfaces };
+      return supervise(ctx, `remote plugin ${endpoint}`, () => connectRemote(spec));
+    },
+  };
+}
+
+/** Launchers with their own metrics registry (embedders; `startProxy` makes its own). */
+export const defaultLaunchers: Record<PluginMode, PluginLauncher> = createLaunchers();

@@ -12,7 +12,8 @@ const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR]
       --host ADDR     listen address (default: proxy.listen in the config, else 0.0.0.0)
   -h, --help          show this help
 
-Signals: SIGTERM/SIGINT drain in-flight calls and exit 0.`;
+Signals: SIGTERM/SIGINT drain in-flight calls and exit 0; SIGHUP reloads the config file (an invalid
+file is rejected with its errors and the running config keeps serving).`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -41,7 +42,13 @@ async function main(): Promise<void> {
     console.error(err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`);
     process.exit(1);
   }
-  const proxy = await startProxy({ ...loaded, logger, port, host: values.host }).catch((err: Error) => {
+  const proxy = await startProxy({
+    ...loaded,
+    logger,
+    port,
+    host: values.host,
+    configFile: values.config,
+  }).catch((err: Error) => {
     console.error(`prism-proxy failed to start: ${err.message}`);
     process.exit(1);
   });
@@ -68,6 +75,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading the config');
+    proxy.reload().then(
+      (r) => {
+        if (r.ok)
+          console.log(
+            `reloaded: started ${r.started.join(', ') || 'none'}; removed ${r.removed.join(', ') || 'none'}`,
+          );
+        else console.error(`reload rejected; still serving the previous config:\n${r.error}`);
+      },
+      (err: Error) => logger.error({ err }, 'reload failed'),
+    );
+  });
 }
 
 await main();

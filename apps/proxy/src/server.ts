@@ -6,9 +6,11 @@ import type { PluginCatalog } from './catalog.js';
 import { applyCors } from './cors.js';
 import { HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
-import { defaultLaunchers } from './launchers.js';
+import { createLaunchers } from './launchers.js';
 import { DualProtocolListener } from './listener.js';
+import { isMetricsRequest, ProxyMetrics } from './metrics.js';
 import { NamespaceTable, type PluginLauncher, startNamespaces } from './namespaces.js';
+import { Reloader, type ReloadResult } from './reload.js';
 import { mountInterfaces, StreamCounter } from './router.js';
 
 /** Options for {@link startProxy}. */
@@ -24,6 +26,8 @@ export interface ProxyOptions {
   readonly launchers?: Partial<Record<PluginMode, PluginLauncher>>;
   /** Interfaces to mount; defaults to every known flavour. */
   readonly interfaces?: readonly InterfaceDefinition[];
+  /** The YAML file `config` came from; `reload()` re-reads it (undefined: the embedded default). */
+  readonly configFile?: string;
 }
 
 /** A proxy that is serving. */
@@ -34,6 +38,10 @@ export interface RunningProxy {
   readonly url: string;
   readonly table: NamespaceTable;
   readonly health: HealthService;
+  /** Prometheus registry served at `GET /metrics`. */
+  readonly metrics: ProxyMetrics;
+  /** Hot reload of the namespace YAML (SIGHUP, admin API); see {@link Reloader}. */
+  reload(): Promise<ReloadResult>;
   /** Graceful shutdown: stop accepting, finish unary calls, end streams, close plugins. */
   shutdown(): Promise<void>;
 }
@@ -42,15 +50,23 @@ export interface RunningProxy {
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config, catalog } = opts;
   const logger = opts.logger ?? createLogger({ name: 'prism-proxy' });
-  const launchers = { ...defaultLaunchers, ...opts.launchers };
   const interfaces = opts.interfaces ?? KNOWN_INTERFACES;
+  const metrics = new ProxyMetrics();
+  const launchers = { ...createLaunchers({ interfaces, metrics }), ...opts.launchers };
 
-  const runtimes = await startNamespaces(config.namespaces, launchers, {
-    catalog,
-    logger,
-    metrics: noopMetrics,
-  });
+  const base = { catalog, logger, metrics: noopMetrics };
+  const runtimes = await startNamespaces(config.namespaces, launchers, base);
   const table = new NamespaceTable(runtimes);
+  const reloader = new Reloader({
+    configFile: opts.configFile,
+    config,
+    catalog,
+    table,
+    launchers,
+    base,
+    logger,
+    metrics,
+  });
   const health = new HealthService(table, interfaces);
   const streams = new StreamCounter();
   const shutdownController = new AbortController();
@@ -67,6 +83,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let inflight = 0;
   let onIdle: (() => void) | undefined;
   const listener = new DualProtocolListener((req, res) => {
+    if (isMetricsRequest(req)) {
+      void metrics.serve(res);
+      return;
+    }
     inflight++;
     res.once('close', () => {
       inflight--;
@@ -121,5 +141,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     return shutdownPromise;
   };
 
-  return { host, port, url: `http://${urlHost}:${port}`, table, health, shutdown };
+  return {
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    table,
+    health,
+    metrics,
+    reload: () => reloader.reload(),
+    shutdown,
+  };
 }

@@ -1,7 +1,8 @@
+import type http2 from 'node:http2';
 import net from 'node:net';
 import type { DescService } from '@bufbuild/protobuf';
 import { type CallOptions, type Client, createClient, type Transport } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import {
   type HealthCheckResponse,
   HealthStatus,
@@ -30,29 +31,39 @@ export interface PluginTarget {
   readonly tls?: PluginClientTls;
 }
 
+/** A transport to a plugin server that can be closed (its HTTP/2 connection otherwise idles for minutes). */
+export interface PluginTransport extends Transport {
+  /** Closes the connection; calls in flight fail with CANCELED. */
+  close(): void;
+}
+
 /** A gRPC-over-HTTP/2 transport to a plugin server (one multiplexed connection, reconnects on demand). */
-export function createPluginTransport(target: PluginTarget): Transport {
+export function createPluginTransport(target: PluginTarget): PluginTransport {
+  let baseUrl: string;
+  let nodeOptions: http2.ClientSessionOptions | http2.SecureClientSessionOptions = {};
   if (target.socket) {
     const path = target.socket;
-    return createGrpcTransport({
-      baseUrl: 'http://localhost',
-      nodeOptions: { createConnection: () => net.connect(path) },
-    });
-  }
-  if (!target.url) throw new Error('plugin target needs a socket or a url');
-  const tls = target.tls;
-  return createGrpcTransport({
-    baseUrl: target.url,
-    nodeOptions: tls
-      ? {
-          ...(tls.ca ? { ca: tls.ca } : {}),
-          ...(tls.cert ? { cert: tls.cert } : {}),
-          ...(tls.key ? { key: tls.key } : {}),
-          ...(tls.serverName ? { servername: tls.serverName } : {}),
-          rejectUnauthorized: !tls.insecureSkipVerify,
-        }
-      : {},
-  });
+    baseUrl = 'http://localhost';
+    nodeOptions = { createConnection: () => net.connect(path) };
+  } else if (target.url) {
+    baseUrl = target.url;
+    const tls = target.tls;
+    if (tls)
+      nodeOptions = {
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        ...(tls.serverName ? { servername: tls.serverName } : {}),
+        rejectUnauthorized: !tls.insecureSkipVerify,
+      };
+  } else throw new Error('plugin target needs a socket or a url');
+  const sessionManager = new Http2SessionManager(baseUrl, {}, nodeOptions);
+  const transport = createGrpcTransport({ baseUrl, sessionManager });
+  return {
+    unary: transport.unary.bind(transport),
+    stream: transport.stream.bind(transport),
+    close: () => sessionManager.abort(),
+  };
 }
 
 /** A typed client of the `prism.plugin.v1` lifecycle service. */

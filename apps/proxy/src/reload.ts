@@ -1,0 +1,143 @@
+import { isDeepStrictEqual } from 'node:util';
+import { ConfigError, type NamespaceConfig, type PluginMode, type PrismConfig } from '@prism/config';
+import type { Logger } from '@prism/sdk';
+import type { PluginCatalog } from './catalog.js';
+import { loadProxyConfig } from './load.js';
+import type { ProxyMetrics } from './metrics.js';
+import {
+  type LaunchContext,
+  type NamespaceRuntime,
+  type NamespaceTable,
+  type PluginLauncher,
+  startNamespaces,
+} from './namespaces.js';
+import { isDrainable } from './tracked.js';
+
+/** What a reload did. */
+export interface ReloadResult {
+  readonly ok: boolean;
+  /** Why the new config was rejected (every problem, one per line); the old config keeps serving. */
+  readonly error?: string;
+  /** Namespaces that got a new plugin instance (new or changed). */
+  readonly started: readonly string[];
+  /** Namespaces whose instance was kept. */
+  readonly kept: readonly string[];
+  /** Namespaces no longer served. */
+  readonly removed: readonly string[];
+}
+
+/** Options for {@link Reloader}. */
+export interface ReloaderOptions {
+  /** The YAML file to re-read; undefined = the embedded default (nothing to reload). */
+  readonly configFile: string | undefined;
+  readonly config: PrismConfig;
+  readonly catalog: PluginCatalog;
+  readonly table: NamespaceTable;
+  readonly launchers: Readonly<Record<PluginMode, PluginLauncher>>;
+  readonly base: Omit<LaunchContext, 'namespace' | 'backend'>;
+  readonly logger: Logger;
+  readonly metrics?: ProxyMetrics;
+  /** How long retired instances may take to finish their calls (streams are then cut). Default 10 s. */
+  readonly drainTimeoutMs?: number;
+}
+
+/** What decides whether a namespace needs a new instance (its source line does not). */
+const identity = (ns: NamespaceConfig) => ({
+  pattern: ns.pattern,
+  needs: ns.needs,
+  backend: ns.backend,
+  slots: ns.slots,
+  limits: ns.limits,
+});
+
+/**
+ * Hot reload: re-reads the namespace YAML; an invalid file is rejected with its errors and the old
+ * config keeps serving. Otherwise new and changed namespaces get new plugin instances (unchanged ones
+ * keep theirs), the table is swapped in one assignment, and retired instances drain (calls in flight
+ * finish; new calls already go to the new instance) before they are closed. Reloads run one at a time.
+ */
+export class Reloader {
+  private config: PrismConfig;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: ReloaderOptions) {
+    this.config = opts.config;
+  }
+
+  /** The config currently served. */
+  get current(): PrismConfig {
+    return this.config;
+  }
+
+  reload(): Promise<ReloadResult> {
+    const run = this.queue.then(() => this.reloadNow());
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    const { logger, table, metrics } = this.opts;
+    const none = { started: [], kept: table.names(), removed: [] };
+    let next: PrismConfig;
+    try {
+      next = (await loadProxyConfig(this.opts.configFile, this.opts.catalog)).config;
+    } catch (err) {
+      const error =
+        err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`;
+      logger.error({ error }, 'reload rejected: invalid config; the old config keeps serving');
+      metrics?.reloaded('invalid');
+      return { ok: false, error, ...none };
+    }
+    if (!isDeepStrictEqual(next.proxy, this.config.proxy))
+      logger.warn('reload: proxy settings changed; they take effect on restart (namespaces reload now)');
+
+    const kept: NamespaceRuntime[] = [];
+    const toStart: NamespaceConfig[] = [];
+    const before = new Map(this.config.namespaces.map((ns) => [ns.name, ns]));
+    for (const ns of next.namespaces) {
+      const old = before.get(ns.name);
+      const runtime = table.get(ns.name);
+      if (old && runtime && isDeepStrictEqual(identity(old), identity(ns))) kept.push(runtime);
+      else toStart.push(ns);
+    }
+    let started: NamespaceRuntime[];
+    try {
+      started = await startNamespaces(toStart, this.opts.launchers, this.opts.base);
+    } catch (err) {
+      const error = (err as Error).message;
+      logger.error({ error }, 'reload failed: a namespace did not start; the old config keeps serving');
+      metrics?.reloaded('failed');
+      return { ok: false, error, ...none };
+    }
+
+    const byName = new Map([...kept, ...started].map((r) => [r.name, r]));
+    const runtimes = next.namespaces.map((ns) => byName.get(ns.name) as NamespaceRuntime);
+    const previous = table.replace(runtimes);
+    this.config = next;
+    const live = new Set(runtimes);
+    const retired = previous.filter((r) => !live.has(r));
+    const removed = retired.filter((r) => !byName.has(r.name)).map((r) => r.name);
+    logger.info(
+      { started: started.map((r) => r.name), kept: kept.map((r) => r.name), removed },
+      'config reloaded',
+    );
+    metrics?.reloaded('ok');
+    await Promise.allSettled(retired.map((r) => this.retire(r)));
+    return { ok: true, started: started.map((r) => r.name), kept: kept.map((r) => r.name), removed };
+  }
+
+  /** Lets a retired instance finish its calls, then closes it. */
+  private async retire(runtime: NamespaceRuntime): Promise<void> {
+    const timeout = this.opts.drainTimeoutMs ?? 10_000;
+    const left = isDrainable(runtime.handle) ? await runtime.handle.drain(timeout) : 0;
+    if (left) this.opts.logger.warn({ namespace: runtime.name, left }, 'drain timed out; closing anyway');
+    await runtime.handle
+      .close()
+      .catch((err: Error) =>
+        this.opts.logger.warn(
+          { namespace: runtime.name, err: err.message },
+          'closing a retired instance failed',
+        ),
+      );
+  }
+}

@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendConfig, NamespaceConfig } from '@prism/config';
+import {
+  backoffDelay,
+  createPluginTransport,
+  type InterfaceDefinition,
+  type Logger,
+  lifecycleClient,
+} from '@prism/sdk';
+import { attachPlugin, detachPlugin } from './attach.js';
+import type { PluginConnection } from './supervisor.js';
+
+const ADAPTER_PREFIX = '@prism/adapter-';
+/** How long a sidecar may take from spawn to answering HealthCheck. */
+const READY_TIMEOUT_MS = 20_000;
+const STDERR_TAIL_LINES = 20;
+
+/** The program a sidecar runs: a package's `bin`. */
+export interface PluginBin {
+  readonly packageName: string;
+  readonly file: string;
+}
+
+function findPackageJson(start: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function findInNodeModules(specifier: string, from: readonly string[]): string | undefined {
+  for (const start of from)
+    for (let dir = start; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', specifier, 'package.json');
+      if (existsSync(candidate)) return candidate;
+      if (dirname(dir) === dir) break;
+    }
+  return undefined;
+}
+
+/**
+ * Finds the executable of a backend's plugin package: `backend.plugin.package` (a package name, or a
+ * path relative to the config file) or `@prism/adapter-<type>`, then its `bin` (the entry named
+ * `prism-plugin-<type>`, or the only one).
+ */
+export function resolvePluginBin(backend: BackendConfig, configFile: string): PluginBin {
+  const spec = backend.plugin.package ?? `${ADAPTER_PREFIX}${backend.type}`;
+  const configDir = dirname(configFile);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const pkgJson =
+    spec.startsWith('.') || isAbsolute(spec)
+      ? findPackageJson(resolve(configDir, spec))
+      : findInNodeModules(spec, [here, process.cwd(), configDir]);
+  if (!pkgJson) throw new Error(`cannot find plugin package "${spec}" (is it installed?)`);
+  const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as {
+    name?: string;
+    bin?: string | Record<string, string>;
+  };
+  const name = pkg.name ?? spec;
+  const bins = typeof pkg.bin === 'string' ? { [name]: pkg.bin } : (pkg.bin ?? {});
+  const entries = Object.entries(bins);
+  const chosen = bins[`prism-plugin-${backend.type}`] ?? (entries.length === 1 ? entries[0]?.[1] : undefined);
+  if (!chosen)
+    throw new Error(
+      `package "${name}" has ${entries.length ? `several bins (${Object.keys(bins).join(', ')}) and none named prism-plugin-${backend.type}` : 'no "bin"'}; a sidecar needs a bin that calls servePlugin(plugin)`,
+    );
+  const file = resolve(dirname(pkgJson), chosen);
+  if (!existsSync(file))
+    throw new Error(`plugin bin ${file} of "${name}" does not exist (build the package first)`);
+  return { packageName: name, file };
+}
+
+/** Everything a sidecar connection needs; built once per namespace, used again on each restart. */
+export interface SidecarSpec {
+  readonly namespace: NamespaceConfig;
+  readonly bin: PluginBin;
+  readonly interfaces: readonly InterfaceDefinition[];
+  readonly logger: Logger;
+}
+
+function waitExit(child: ChildProcess): Promise<string> {
+  return new Promise((resolveExit) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      return resolveExit(`exited (code ${child.exitCode}, signal ${child.signalCode})`);
+    child.once('exit', (code, signal) => resolveExit(`exited (code ${code}, signal ${signal})`));
+  });
+}
+
+/**
+ * Spawns the plugin bin with a Unix socket in a fresh 0700 directory, polls HealthCheck with backoff
+ * until it answers (failing early if the process exits), then runs Describe/Initialize/Start.
+ */
+export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection> {
+  const { namespace, bin, logger } = spec;
+  const dir = await mkdtemp(join(tmpdir(), 'prism-sidecar-'));
+  await chmod(dir, 0o700);
+  const socket = join(dir, 'plugin.sock');
+  const child = spawn(process.execPath, [bin.file, '--socket', socket, '--sidecar'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env },
+  });
+  const where = `sidecar ${bin.packageName} (pid ${child.pid})`;
+  const tail: string[] = [];
+  const log = logger.child({ namespace: namespace.name, sidecar: bin.packageName, pid: child.pid });
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line) continue;
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+      log.debug({ line }, 'sidecar output');
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.stdin?.on('error', () => {}); // EPIPE when the child dies first
+  child.on('error', (err) => tail.push(`spawn error: ${err.message}`));
+  const exited = waitExit(child);
+  const transport = createPluginTransport({ socket });
+
+  const cleanup = async () => {
+    transport.close();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.stdin?.end();
+      child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(forced);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const lifecycle = lifecycleClient(transport);
+    let exitReason: string | undefined;
+    void exited.then((r) => (exitReason = r));
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (exitReason) throw new Error(`${exitReason} before it was ready:\n${tail.join('\n')}`);
+      const ok = await lifecycle.healthCheck({}, { timeoutMs: 1000 }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline)
+        throw new Error(`not ready after ${READY_TIMEOUT_MS} ms:\n${tail.join('\n')}`);
+      await Promise.race([
+        new Promise((r) => setTimeout(r, backoffDelay(attempt, { minDelayMs: 10, maxDelayMs: 250 }))),
+        exited,
+      ]);
+    }
+    const attached = await attachPlugin(transport, namespace, spec.interfaces, where);
+    log.info({ plugin: attached.describe.name }, 'sidecar started');
+    return {
+      attached,
+      ...(child.pid !== undefined ? { pid: child.pid } : {}),
+      lost: exited,
+      dispose: async () => {
+        if (child.exitCode === null && child.signalCode === null) await detachPlugin(attached, 5000);
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    const reason = err instanceof Error ? err.message : String(err);
+    if (reason.startsWith('namespace "')) throw err; // already names namespace and sidecar
+    throw new Error(`namespace "${namespace.name}": ${where}: ${reason}`, { cause: err });
+  }
+}

@@ -1,0 +1,296 @@
+import type { DescService } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { PluginMode } from '@prism/config';
+import {
+  type AnyImpl,
+  backoffDelay,
+  type CallContext,
+  type HealthReport,
+  type InterfaceDefinition,
+  type InterfaceImpl,
+  type Logger,
+  type PluginHandle,
+  sleep,
+  toHealthReport,
+  unavailable,
+} from '@prism/sdk';
+import type { Attached } from './attach.js';
+import type { NamespaceMetrics } from './metrics.js';
+
+/** One live connection to an out-of-process plugin instance (sidecar process or remote server). */
+export interface PluginConnection {
+  readonly attached: Attached;
+  /** Sidecar process id. */
+  readonly pid?: number;
+  /** Settles when the connection is lost for good (the sidecar process exited). */
+  readonly lost?: Promise<string>;
+  /** Drains/stops the instance (best effort), ends the process, closes the connection. */
+  dispose(): Promise<void>;
+}
+
+/** Makes a fresh connection: spawn + wait ready + lifecycle for a sidecar, lifecycle for a remote. */
+export type Connector = () => Promise<PluginConnection>;
+
+/** Options for {@link SupervisedPlugin}. */
+export interface SupervisorOptions {
+  readonly namespace: string;
+  readonly mode: PluginMode;
+  /** Human name of the target for messages, e.g. `sidecar prism-plugin-redis`. */
+  readonly where: string;
+  readonly connect: Connector;
+  readonly logger: Logger;
+  readonly metrics: NamespaceMetrics;
+  /** Period of lifecycle HealthChecks. Default 2000 ms. */
+  readonly healthIntervalMs?: number;
+  /** Backoff between restart attempts. Defaults 100 ms → 10 s. */
+  readonly minRestartDelayMs?: number;
+  readonly maxRestartDelayMs?: number;
+}
+
+type Fn = (request: unknown, ctx: CallContext) => unknown;
+type State = 'up' | 'down' | 'closed';
+
+/**
+ * A {@link PluginHandle} over an out-of-process plugin that keeps it alive: periodic health checks, a
+ * restart with exponential backoff when the process dies or the plugin loses its instance, and a
+ * circuit breaker so calls fail with UNAVAILABLE at once while it is down (no hanging calls). It also
+ * counts calls in flight so a reload can drain it.
+ */
+export class SupervisedPlugin implements PluginHandle {
+  readonly namespace: string;
+  readonly interfaces: ReadonlyMap<string, AnyImpl>;
+  private current: PluginConnection | undefined;
+  private state: State = 'up';
+  private lastError = '';
+  private inflight = 0;
+  private onIdle: (() => void) | undefined;
+  private restartCount = 0;
+  private readonly closed = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private checking = false;
+
+  constructor(
+    first: PluginConnection,
+    private readonly opts: SupervisorOptions,
+  ) {
+    this.namespace = opts.namespace;
+    this.interfaces = this.buildInterfaces(first.attached.interfaces);
+    this.install(first);
+    this.timer = setInterval(() => void this.check(), opts.healthIntervalMs ?? 2000);
+    this.timer.unref();
+  }
+
+  get plugin(): string {
+    return this.current?.attached.describe.name ?? 'unknown';
+  }
+
+  get version(): string {
+    return this.current?.attached.describe.version ?? '';
+  }
+
+  /** Process id of the current sidecar (undefined for remote plugins or while down). */
+  get pid(): number | undefined {
+    return this.current?.pid;
+  }
+
+  /** Successful restarts so far. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get up(): boolean {
+    return this.state === 'up';
+  }
+
+  get<S extends DescService>(iface: InterfaceDefinition<S>): InterfaceImpl<S> | undefined {
+    return this.interfaces.get(iface.service.typeName) as InterfaceImpl<S> | undefined;
+  }
+
+  private install(conn: PluginConnection): void {
+    this.current = conn;
+    this.state = 'up';
+    this.opts.metrics.setUp(true);
+    conn.lost?.then((reason) => {
+      if (this.current === conn) this.fail(reason);
+    });
+  }
+
+  private downError(): ConnectError {
+    return unavailable(
+      `namespace "${this.namespace}": its plugin (${this.opts.where}) is ${this.state === 'closed' ? 'stopped' : `down and restarting: ${this.lastError}`}; retry later`,
+    );
+  }
+
+  private done(): void {
+    if (--this.inflight === 0) this.onIdle?.();
+  }
+
+  private buildInterfaces(ifaces: readonly InterfaceDefinition[]): Map<string, AnyImpl> {
+    const out = new Map<string, AnyImpl>();
+    const { requests, errors } = this.opts.metrics;
+    const failed = (err: unknown) => {
+      errors.inc();
+      // A lost connection shows here before the periodic check sees it: check now.
+      if (err instanceof ConnectError && err.code === Code.Unavailable) void this.check();
+      throw err;
+    };
+    for (const iface of ifaces) {
+      const typeName = iface.service.typeName;
+      const impl: Record<string, Fn> = {};
+      for (const method of iface.service.methods) {
+        const name = method.localName;
+        const target = () => {
+          const conn = this.current;
+          if (this.state !== 'up' || !conn) throw this.downError();
+          return (conn.attached.handle.interfaces.get(typeName) as unknown as Record<string, Fn>)[name] as Fn;
+        };
+        if (method.methodKind === 'server_streaming') {
+          const self = this;
+          impl[name] = async function* (request: unknown, ctx: CallContext) {
+            const fn = target();
+            requests.inc();
+            self.inflight++;
+            try {
+              yield* fn(request, ctx) as AsyncIterable<unknown>;
+            } catch (err) {
+              failed(err);
+            } finally {
+              self.done();
+            }
+          };
+        } else {
+          impl[name] = (request: unknown, ctx: CallContext) => {
+            const fn = target();
+            requests.inc();
+            this.inflight++;
+            return (fn(request, ctx) as Promise<unknown>).then(
+              (res) => {
+                this.done();
+                return res;
+              },
+              (err) => {
+                this.done();
+                return failed(err);
+              },
+            );
+          };
+        }
+      }
+      out.set(typeName, impl);
+    }
+    return out;
+  }
+
+  /** One health check; a lost plugin (connection refused, instance unknown) goes down and restarts. */
+  private async check(): Promise<void> {
+    const conn = this.current;
+    if (this.state !== 'up' || !conn || this.checking) return;
+    this.checking = true;
+    try {
+      await conn.attached.lifecycle.healthCheck(
+        { instanceId: conn.attached.instanceId },
+        { timeoutMs: 2000 },
+      );
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (
+        [Code.Unavailable, Code.NotFound, Code.DeadlineExceeded, Code.Canceled].includes(ce.code) &&
+        this.current === conn
+      )
+        this.fail(`health check failed (${Code[ce.code]}): ${ce.rawMessage}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Opens the circuit and starts the restart loop. */
+  private fail(reason: string): void {
+    if (this.state !== 'up') return;
+    this.state = 'down';
+    this.lastError = reason;
+    this.opts.metrics.setUp(false);
+    this.opts.logger.warn({ namespace: this.namespace, reason }, 'plugin down; restarting');
+    const old = this.current;
+    this.current = undefined;
+    void old?.dispose().catch(() => {});
+    void this.restartLoop();
+  }
+
+  private async restartLoop(): Promise<void> {
+    const signal = this.closed.signal;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        await sleep(
+          backoffDelay(attempt, {
+            minDelayMs: this.opts.minRestartDelayMs ?? 100,
+            maxDelayMs: this.opts.maxRestartDelayMs ?? 10_000,
+          }),
+          signal,
+        );
+      } catch {
+        return; // closed while waiting
+      }
+      try {
+        const conn = await this.opts.connect();
+        if (signal.aborted) {
+          await conn.dispose();
+          return;
+        }
+        this.restartCount++;
+        this.opts.metrics.restarts.inc();
+        this.install(conn);
+        this.opts.logger.info({ namespace: this.namespace, attempt, pid: conn.pid }, 'plugin restarted');
+        return;
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.opts.logger.warn(
+          { namespace: this.namespace, attempt, err: this.lastError },
+          'plugin restart failed',
+        );
+      }
+    }
+  }
+
+  async health(): Promise<HealthReport> {
+    const conn = this.current;
+    if (this.state !== 'up' || !conn)
+      return {
+        status: 'unhealthy',
+        message: this.state === 'closed' ? 'stopped' : `restarting: ${this.lastError}`,
+      };
+    try {
+      const res = await conn.attached.lifecycle.healthCheck(
+        { instanceId: conn.attached.instanceId },
+        { timeoutMs: 2000 },
+      );
+      return toHealthReport(res);
+    } catch (err) {
+      return { status: 'unhealthy', message: ConnectError.from(err).rawMessage };
+    }
+  }
+
+  /** Waits until no call is in flight, or `timeoutMs`; resolves with the number still running. */
+  drain(timeoutMs: number): Promise<number> {
+    if (this.inflight === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.onIdle = undefined;
+        resolve(this.inflight);
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.onIdle = finish;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.opts.metrics.setUp(false);
+    this.closed.abort();
+    clearInterval(this.timer);
+    const conn = this.current;
+    this.current = undefined;
+    await conn?.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  connectPlugin,
+  createLogger,
+  createPluginTransport,
+  type InstantiateOptions,
+  type PluginFactory,
+  type PluginHandle,
+} from '@prism/sdk';
+import { KNOWN_INTERFACES } from './interfaces.js';
+import { loadProxyConfig } from './load.js';
+import { type RunningProxy, startProxy } from './server.js';
+
+/** A proxy started from a YAML file in a temp dir (so reloads can rewrite it). */
+export interface TestProxy {
+  readonly proxy: RunningProxy;
+  readonly file: string;
+  /** Rewrites the YAML (call `proxy.reload()` after). */
+  write(yaml: string): void;
+  /** A handle whose interfaces are Connect clients to the proxy, for one namespace. */
+  client(namespace: string): PluginHandle;
+  stop(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1:0 from `yaml` (a `namespaces:` document). */
+export async function startTestProxy(yaml: string): Promise<TestProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'prism-proxy-test-'));
+  const file = join(dir, 'prism.yaml');
+  writeFileSync(file, yaml);
+  const { config, catalog } = await loadProxyConfig(file);
+  const logger = createLogger({ name: 'test-proxy', level: process.env.PRISM_LOG_LEVEL ?? 'warn' });
+  const proxy = await startProxy({ config, catalog, port: 0, host: '127.0.0.1', configFile: file, logger });
+  const transports: { close(): void }[] = [];
+  return {
+    proxy,
+    file,
+    write: (text) => writeFileSync(file, text),
+    client: (namespace) => {
+      const transport = createPluginTransport({ url: proxy.url });
+      transports.push(transport);
+      return connectPlugin(transport, KNOWN_INTERFACES, { namespace, plugin: 'prism-proxy' });
+    },
+    stop: async () => {
+      for (const t of transports) t.close();
+      await proxy.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A conformance-suite factory that serves each suite through a real proxy: a one-namespace config
+ * with `backend` (YAML flow map, e.g. `{ type: memstore, plugin: { mode: sidecar } }`), and a handle
+ * made of Connect clients to the proxy. Closing the handle shuts the proxy (and its plugins) down.
+ */
+export function proxiedFactory(backend: () => string): PluginFactory {
+  return async (opts: InstantiateOptions) => {
+    const limits = opts.limits
+      ? `\n    limits: { max_key_bytes: ${opts.limits.maxKeyBytes}, max_value_bytes: ${opts.limits.maxValueBytes} }`
+      : '';
+    const test = await startTestProxy(
+      `namespaces:\n  - name: ${opts.namespace}\n    pattern: keyvalue${limits}\n    backend: ${backend()}\n`,
+    );
+    const handle = test.client(opts.namespace);
+    return { ...handle, close: () => test.stop() };
+  };
+}
