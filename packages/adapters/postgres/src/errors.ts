@@ -18,6 +18,12 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** Node's TLS failures: certificate verification (e.g. SELF_SIGNED_CERT_IN_CHAIN) and ERR_TLS_* / ERR_SSL_*. */
+function isTlsError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /CERT|ERR_TLS_|ERR_SSL_|UNABLE_TO_VERIFY|SELF_SIGNED/.test(code);
+}
+
 /**
  * Maps a postgres.js failure to the Connect code a caller can act on; `where` names namespace and backend,
  * `scrub` removes secrets from the message. Unknown errors are returned unchanged (the SDK makes them INTERNAL).
@@ -26,6 +32,7 @@ export function mapPgError(err: unknown, where: string, scrub: (s: string) => st
   if (err instanceof ConnectError) return err;
   const message = scrub(err instanceof Error ? err.message : String(err));
   if (isConnectionError(err)) return unavailable(`${where} is unavailable: ${message}`);
+  if (isTlsError(err)) return failedPrecondition(`${where}: TLS handshake failed: ${message}`);
   const state = sqlState(err);
   if (!state) return err;
   const msg = `${where}: ${message} (SQLSTATE ${state})`;
