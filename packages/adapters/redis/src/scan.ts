@@ -131,7 +131,8 @@ export function redisScan(conn: RedisConnection, keys: KeySpace): KeyValueScanIm
         };
     },
     async *scanKeys(req, ctx) {
-      for await (const page of pages(req, false, ctx.signal)) yield { keys: page.keys, nextCursor: page.nextCursor };
+      for await (const page of pages(req, false, ctx.signal))
+        yield { keys: page.keys, nextCursor: page.nextCursor };
     },
     async count(req, ctx) {
       const seen = new Set<string>();
