@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import {
   PublishRequestSchema,
@@ -59,6 +59,8 @@ export function describePubSubBasicConformance(
   options: MessagingSuiteOptions = {},
 ): void {
   const deadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  // Several waits per test, each up to `deadline`: keep jest's per-test timeout above them.
+  jest.setTimeout(4 * deadline);
   describe(`pubsub_basic conformance: ${label}`, () => {
     let handle: PluginHandle;
     let ps: ReturnType<typeof pubsubBasic>;

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PubSubBasic } from '@prism/pubsub-basic';
 import {
   DEFAULT_DEADLINE_MS,
@@ -45,6 +45,8 @@ export function describePubSubWildcardsConformance(
   options: MessagingSuiteOptions = {},
 ): void {
   const deadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  // Several waits per test, each up to `deadline`: keep jest's per-test timeout above them.
+  jest.setTimeout(4 * deadline);
   describe(`pubsub_wildcards conformance: ${label}`, () => {
     let handle: PluginHandle;
     let ps: ReturnType<typeof pubsubBasic>;

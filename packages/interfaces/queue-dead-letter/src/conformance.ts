@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   DEFAULT_DEADLINE_MS,
   expectCode,
@@ -24,6 +24,8 @@ export function describeQueueDeadLetterConformance(
   options: MessagingSuiteOptions = {},
 ): void {
   const deadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  // Several waits per test, each up to `deadline`: keep jest's per-test timeout above them.
+  jest.setTimeout(4 * deadline);
   describe(`queue_dead_letter conformance: ${label}`, () => {
     let handle: PluginHandle;
     let q: QueueClient;
