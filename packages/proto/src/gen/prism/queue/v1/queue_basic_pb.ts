@@ -237,7 +237,8 @@ export const QueueBasicInterface: GenService<{
   },
   /**
    * Ack deletes received messages by receipt. Receipts of messages that were redelivered since (their
-   * visibility expired) or already acked are ignored and not counted.
+   * visibility expired) or already acked are ignored; they are not counted where the backend can tell
+   * (JetStream cannot, and counts every well-formed receipt).
    *
    * @generated from rpc prism.queue.v1.QueueBasicInterface.Ack
    */

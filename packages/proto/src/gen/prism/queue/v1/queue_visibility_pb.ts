@@ -112,7 +112,8 @@ export const ExtendVisibilityResponseSchema: GenMessage<ExtendVisibilityResponse
  * Guarantee: AT-LEAST-ONCE, as the basic queue.
  *
  * Both RPCs act on the current delivery only: a receipt whose delivery already expired (the message became
- * visible again or was redelivered) or was acked answers NOT_FOUND.
+ * visible again or was redelivered) or was acked answers NOT_FOUND where the backend can tell; a receipt that
+ * was never issued (malformed) answers NOT_FOUND or INVALID_ARGUMENT.
  *
  * @generated from service prism.queue.v1.QueueVisibilityInterface
  */
