@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   backoffDelay,
+  Code,
   type ConnectError,
   failedPrecondition,
   type HealthReport,
@@ -8,6 +9,7 @@ import {
   internal,
   isConnectionError,
   type Logger,
+  type PluginMetrics,
   redactUrl,
   resourceExhausted,
   unavailable,
@@ -61,11 +63,15 @@ export class RedisConnection {
   private closed = false;
   private lastError: string | undefined;
 
+  private readonly labels: { namespace: string };
+
   constructor(
     private readonly config: RedisConfig,
     namespace: string,
     private readonly logger: Logger,
+    private readonly metrics: PluginMetrics,
   ) {
+    this.labels = { namespace };
     this.url = redactUrl(config.url);
     this.where = `redis backend of namespace "${namespace}" (${this.url})`;
     const tls = config.tls;
@@ -112,6 +118,12 @@ export class RedisConnection {
     this.client.on('ready', () => {
       if (this.lastError !== undefined) this.logger.info(`${this.where}: connection restored`);
       this.lastError = undefined;
+      this.metrics.gauge('redis_connected', 1, this.labels);
+    });
+    this.client.on('end', () => this.metrics.gauge('redis_connected', 0, this.labels));
+    this.client.on('reconnecting', () => {
+      this.metrics.gauge('redis_connected', 0, this.labels);
+      this.metrics.increment('redis_reconnects_total', this.labels);
     });
   }
 
@@ -137,13 +149,28 @@ export class RedisConnection {
 
   /** Sends one command. `binary` returns bulk strings as Buffers (for values). */
   async call(args: readonly RedisArgument[], binary = false): Promise<Reply> {
+    const t0 = performance.now();
+    const command = String(args[0]);
     try {
-      return (await this.client.sendCommand(args, {
+      const reply = (await this.client.sendCommand(args, {
         timeout: this.config.command_timeout_ms,
         ...(binary ? { typeMapping: BINARY } : {}),
       })) as Reply;
+      this.metrics.observe('redis_command_seconds', (performance.now() - t0) / 1000, {
+        ...this.labels,
+        command,
+      });
+      return reply;
     } catch (err) {
-      throw this.mapError(err);
+      const mapped = this.mapError(err);
+      // NOSCRIPT is the expected first answer after a Redis restart (eval() reloads the script).
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')))
+        this.metrics.increment('redis_command_errors_total', {
+          ...this.labels,
+          command,
+          code: Code[mapped.code],
+        });
+      throw mapped;
     }
   }
 

@@ -33,7 +33,7 @@ export default definePlugin({
   ],
   configSchema: RedisConfig,
   create(config, ctx) {
-    const conn = new RedisConnection(config, ctx.namespace, ctx.logger);
+    const conn = new RedisConnection(config, ctx.namespace, ctx.logger, ctx.metrics);
     const keys = new KeySpace(config.key_prefix ?? `${ctx.namespace}:`);
     return {
       bindings: [

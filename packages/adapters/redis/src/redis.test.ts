@@ -118,6 +118,23 @@ describe('redis adapter: data as it lands in Redis', () => {
     expect(await kvScan(globby.get(KeyValueScan)!, 'glob-1').count('')).toBe(1);
   });
 
+  it('records command latency, errors and the connection state as metrics', async () => {
+    const seen: string[] = [];
+    const metrics = {
+      increment: (name: string, labels?: Record<string, string>) =>
+        seen.push(`inc ${name} ${labels?.code ?? ''}`),
+      observe: (name: string, _v: number, labels?: Record<string, string>) =>
+        seen.push(`obs ${name} ${labels?.command}`),
+      gauge: (name: string, v: number) => seen.push(`gauge ${name} ${v}`),
+    };
+    const ns = uniqueNamespace('metrics');
+    const h = await instantiatePlugin(plugin, { url: testServerUrl('redis') }, { namespace: ns, metrics });
+    handles.push(h);
+    await kvBasic(h.get(KeyValueBasic)!, ns).get('k');
+    expect(seen).toContain('gauge redis_connected 1');
+    expect(seen).toContain('obs redis_command_seconds GET');
+  });
+
   it('reports health with the PING latency', async () => {
     const h = await open(uniqueNamespace('health'));
     const report = await h.health();
