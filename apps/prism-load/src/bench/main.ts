@@ -1,0 +1,233 @@
+// `pnpm bench`: starts real backends and the proxy, runs every scenario direct and through Prism, and
+// writes docs/benchmarks/RESULTS.md + results.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, startNats, startPostgres, startRedis, type TestServer } from '@prism/testing';
+import { ms } from '../report.js';
+import { proxyYaml } from './config.js';
+import { type BenchProcess, repoRoot, spawnEcho, spawnProxy } from './proxy-process.js';
+import {
+  type BenchResults,
+  compare,
+  machine,
+  readChanges,
+  renderMarkdown,
+  type Scenario,
+} from './results.js';
+import * as s from './scenarios.js';
+import { targets } from './targets.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const bench: s.Bench = {
+  durationS: Number(values.duration),
+  warmupS: Number(values.warmup),
+  valueSize: 1024,
+  keys: 1000,
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+const only = values.only?.split(',');
+const root = repoRoot();
+const outDir = values.out ?? join(root, 'docs/benchmarks');
+const tmp = mkdtempSync(join(os.tmpdir(), 'prism-bench-'));
+const started = new Date();
+const t0 = performance.now();
+const log = bench.log;
+
+const cleanup: (() => Promise<void>)[] = [];
+const scenarios: Scenario[] = [];
+const figures: Record<string, number> = {};
+
+/** Runs one scenario (unless filtered out); a failure is recorded as "not run" with its reason. */
+async function run(
+  id: string,
+  title: string,
+  how: string,
+  fn: () => Promise<Scenario | Scenario[]>,
+): Promise<void> {
+  if (only && !only.some((o) => id.startsWith(o))) return;
+  log(`▶ ${title}`);
+  try {
+    const result = await fn();
+    for (const sc of Array.isArray(result) ? result : [result]) {
+      scenarios.push(sc);
+      const c = compare(sc);
+      if (c)
+        log(
+          `  direct ${Math.round(sc.direct?.throughput ?? 0)} ops/s p50 ${ms(sc.direct?.latencyMs.p50 ?? 0)} p99 ${ms(sc.direct?.latencyMs.p99 ?? 0)} | prism ${Math.round(sc.proxy?.throughput ?? 0)} ops/s p50 ${ms(sc.proxy?.latencyMs.p50 ?? 0)} p99 ${ms(sc.proxy?.latencyMs.p99 ?? 0)} | ratio ${(c.ratio * 100).toFixed(0)}%`,
+        );
+    }
+  } catch (err) {
+    log(`  not run: ${(err as Error).message}`);
+    scenarios.push({ id, title, how, skipped: (err as Error).message.split('\n')[0] as string });
+  }
+}
+
+async function start<T extends TestServer>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    const server = await fn();
+    cleanup.push(() => server.dispose());
+    return server;
+  } catch (err) {
+    log(`${name} did not start: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+async function proxyWith(
+  name: string,
+  yaml: string,
+  extra: { workers?: number } = {},
+): Promise<BenchProcess> {
+  const config = join(tmp, `${name}.yaml`);
+  writeFileSync(config, yaml);
+  const p = await spawnProxy({ config, port: await freePort(), logFile: join(tmp, `${name}.log`), ...extra });
+  cleanup.push(() => p.stop());
+  return p;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+try {
+  log(`prism bench: ${bench.durationS} s per row after ${bench.warmupS} s warmup; work dir ${tmp}`);
+  const [redis, pg, nats] = [
+    await start('redis-server', () => startRedis()),
+    await start('PostgreSQL', () => startPostgres()),
+    await start('nats-server', () => startNats()),
+  ];
+  const urls = { redis: redis?.url, postgres: pg?.url, nats: nats?.url };
+
+  // Cold start: a MemStore-only proxy, three times (spawn → grpc.health.v1 SERVING).
+  const colds: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const p = await proxyWith(`cold-${i}`, proxyYaml(urls, { memstoreOnly: true }));
+    colds.push(p.coldStartMs);
+    if (i === 0) figures['proxy RSS idle, MemStore only (MB)'] = p.rssMb();
+    await p.stop();
+  }
+  figures['proxy cold start to SERVING, MemStore only, median of 3 (ms)'] = median(colds);
+
+  const proxy = await proxyWith('main', proxyYaml(urls));
+  figures['proxy cold start to SERVING, all bench namespaces (ms)'] = proxy.coldStartMs;
+  await new Promise((r) => setTimeout(r, 1000));
+  figures['proxy RSS idle, all bench namespaces (MB)'] = proxy.rssMb();
+  const echo = await spawnEcho(bench.valueSize);
+  cleanup.push(() => echo.stop());
+
+  let peakRss = 0;
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, proxy.rssMb());
+  }, 250);
+
+  await run('ceiling', 'Ceiling', '', async () => [
+    await s.echoVsProxy(bench, echo, proxy, 64),
+    await s.echoVsProxy(bench, echo, proxy, 1),
+  ]);
+  await run('memstore', 'MemStore', '', async () => {
+    const get64 = await s.memstore(bench, proxy, 'get', 64);
+    if (get64.tightLoopGetsPerS)
+      figures['memstore adapter alone, tight loop (gets/s)'] = Math.round(get64.tightLoopGetsPerS);
+    return [get64, await s.memstore(bench, proxy, 'get', 1), await s.memstore(bench, proxy, 'set', 64)];
+  });
+  figures['proxy RSS peak under load (MB)'] = peakRss;
+  clearInterval(rssTimer);
+  await run('protocol', 'Protocols', '', () => s.protocols(bench, proxy, 64));
+
+  const notStarted = (what: string) => `${what} did not start on this machine`;
+  await run('redis', 'Redis Get', '', async () => {
+    if (!urls.redis) throw new Error(notStarted('redis-server'));
+    return [
+      await s.redisGet(bench, proxy, urls.redis, 1000),
+      await s.redisGet(bench, proxy, urls.redis, undefined, 64),
+    ];
+  });
+  await run('postgres', 'PostgreSQL Get', '', async () => {
+    if (!urls.postgres) throw new Error(notStarted('PostgreSQL'));
+    return s.postgresGet(bench, proxy, urls.postgres, 16);
+  });
+  await run('nats', 'NATS publish → deliver', '', async () => {
+    if (!urls.nats) throw new Error(notStarted('nats-server'));
+    return [
+      await s.natsPubSub(bench, proxy, urls.nats, { rps: 1000 }),
+      await s.natsPubSub(bench, proxy, urls.nats, { concurrency: 64 }),
+    ];
+  });
+  await run('queue', 'Queue enqueue → receive (NATS JetStream)', '', async () => {
+    if (!urls.nats) throw new Error(notStarted('nats-server'));
+    return s.queue(bench, proxy, urls.nats, 500);
+  });
+  await run(
+    'sidecar',
+    'MemStore Get: in-process vs sidecar plugin, concurrency 64',
+    'Both rows through Prism.',
+    async () => {
+      const sidecar = await proxyWith('sidecar', proxyYaml(urls, { sidecar: true, memstoreOnly: true }));
+      const inProc = await s.viaWire(bench, proxy.url, {
+        op: 'get',
+        namespace: 'bench-mem',
+        concurrency: 64,
+      });
+      const side = await s.viaWire(bench, sidecar.url, {
+        op: 'get',
+        namespace: 'bench-sidecar',
+        concurrency: 64,
+      });
+      await sidecar.stop();
+      return {
+        id: 'sidecar-c64',
+        title: 'MemStore Get: in-process plugin vs sidecar plugin, concurrency 64',
+        how: 'Both rows through Prism (gRPC, 1 KB values). Sidecar: the proxy spawns the memstore plugin as a child process and calls it over a Unix socket.',
+        directName: 'in_process',
+        direct: inProc,
+        proxyName: 'sidecar',
+        proxy: side,
+      };
+    },
+  );
+  await run('workers', 'Proxy workers: 1 vs 2 (node:cluster)', '', async () => {
+    const two = await proxyWith('workers-2', proxyYaml(urls, { memstoreOnly: true }), { workers: 2 });
+    const opts = { op: 'set' as const, namespace: 'bench-mem', concurrency: 64, connections: 4 };
+    const one = await s.viaWire(bench, proxy.url, opts);
+    const pair = await s.viaWire(bench, two.url, opts);
+    figures['proxy RSS, 2 workers + primary, after load (MB)'] = two.rssMb();
+    await two.stop();
+    return {
+      id: 'workers-1-vs-2',
+      title: 'Proxy workers: 1 vs 2 (node:cluster), MemStore Set, concurrency 64 over 4 connections',
+      how: 'prism-load --op set -c 64 --connections 4 (connections are spread over the workers). MemStore state is per process, so Set (not Get) keeps the work identical whichever worker answers.',
+      directName: '1 worker',
+      direct: one,
+      proxyName: '2 workers (--workers 2)',
+      proxy: pair,
+    };
+  });
+
+  const results: BenchResults = {
+    startedAt: started.toISOString(),
+    durationS: (performance.now() - t0) / 1000,
+    command: `pnpm bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: machine(),
+    scenarios,
+    figures,
+    targets: targets(scenarios, figures),
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(outDir, 'RESULTS.md'),
+    renderMarkdown(results, readChanges(join(outDir, 'optimizations.md'))),
+  );
+  log(`wrote ${join(outDir, 'RESULTS.md')} and results.json in ${Math.round(results.durationS)} s`);
+} finally {
+  for (const fn of cleanup.reverse()) await fn().catch(() => {});
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(0);

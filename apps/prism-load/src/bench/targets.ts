@@ -1,0 +1,69 @@
+import { ms } from '../report.js';
+import { compare, type Scenario, type Target } from './results.js';
+
+const find = (scenarios: readonly Scenario[], id: string) => scenarios.find((s) => s.id === id && !s.skipped);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** Checks the issue's targets against what this run measured. */
+export function targets(scenarios: readonly Scenario[], figures: Readonly<Record<string, number>>): Target[] {
+  const out: Target[] = [];
+  const ceiling = find(scenarios, 'ceiling-c64');
+  const c = ceiling && compare(ceiling);
+  out.push(
+    c && ceiling.proxy && ceiling.direct
+      ? {
+          name: 'MemStore Get through one proxy process vs bare http2 echo, c64',
+          target: '≥ 70% of echo throughput, p99 < 10 ms',
+          measured: `${pct(c.ratio)} (${Math.round(ceiling.proxy.throughput)} vs ${Math.round(ceiling.direct.throughput)} req/s), p99 ${ms(ceiling.proxy.latencyMs.p99)}`,
+          met: c.ratio >= 0.7 && ceiling.proxy.latencyMs.p99 < 10,
+          detail: c.ratio < 0.7 ? `short by ${pct(0.7 - c.ratio)} of echo` : undefined,
+        }
+      : { name: 'MemStore Get vs echo, c64', target: '≥ 70%', measured: 'not run', met: undefined },
+  );
+  const tight = figures['memstore adapter alone, tight loop (gets/s)'];
+  out.push({
+    name: 'MemStore adapter alone, in-process',
+    target: '≥ 1,000,000 gets/s',
+    measured: tight ? `${Math.round(tight).toLocaleString('en-US')} gets/s` : 'not run',
+    met: tight ? tight >= 1_000_000 : undefined,
+  });
+  const redis = find(scenarios, 'redis-get-1000rps');
+  const r = redis && compare(redis);
+  out.push({
+    name: 'Redis Get 1 KB at 1,000 RPS, added latency',
+    target: 'p50 ≤ 0.25 ms, p99 ≤ 1 ms',
+    measured: r ? `p50 +${ms(r.addedP50)}, p99 +${ms(r.addedP99)}` : 'not run',
+    met: r ? r.addedP50 <= 0.25 && r.addedP99 <= 1 : undefined,
+  });
+  const flood = find(scenarios, 'nats-pubsub-c64');
+  out.push({
+    name: 'NATS publish → deliver through the proxy, throughput',
+    target: '≥ 10,000 msg/s',
+    measured: flood?.proxy
+      ? `${Math.round(flood.proxy.throughput).toLocaleString('en-US')} msg/s`
+      : 'not run',
+    met: flood?.proxy ? flood.proxy.throughput >= 10_000 : undefined,
+  });
+  const rate = find(scenarios, 'nats-pubsub-1000rps');
+  out.push({
+    name: 'NATS publish → deliver through the proxy at 1,000 msg/s',
+    target: 'p99 < 10 ms',
+    measured: rate?.proxy ? `p99 ${ms(rate.proxy.latencyMs.p99)}` : 'not run',
+    met: rate?.proxy ? rate.proxy.latencyMs.p99 < 10 : undefined,
+  });
+  const idle = figures['proxy RSS idle, all bench namespaces (MB)'];
+  out.push({
+    name: 'Proxy RSS idle',
+    target: '≤ 100 MB',
+    measured: idle ? `${idle.toFixed(0)} MB` : 'not run',
+    met: idle ? idle <= 100 : undefined,
+  });
+  const cold = figures['proxy cold start to SERVING, MemStore only, median of 3 (ms)'];
+  out.push({
+    name: 'Proxy cold start (spawn → health SERVING)',
+    target: '≤ 300 ms',
+    measured: cold ? `${cold.toFixed(0)} ms (MemStore-only config)` : 'not run',
+    met: cold ? cold <= 300 : undefined,
+  });
+  return out;
+}
