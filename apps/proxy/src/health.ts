@@ -10,6 +10,8 @@ const WATCH_INTERVAL_MS = 1000;
  * grpc.health.v1: service "" is the proxy itself; a namespace name reports that namespace's plugin
  * health (healthy and degraded → SERVING); a mounted interface type name is SERVING while the proxy is.
  */
+export { Health };
+
 export class HealthService {
   private shuttingDown = false;
 

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import {
   createConnectTransport,
@@ -175,5 +178,35 @@ describe('proxy shutdown', () => {
     openGate();
     expect(await inflight).toMatchObject({ found: true, value: new Uint8Array([7]) });
     await stopped;
+  });
+});
+
+describe('proxy reflection', () => {
+  it('lets buf curl call the proxy without a local copy of the protos', async () => {
+    const proxy = await start();
+    try {
+      const buf = fileURLToPath(new URL('../../../node_modules/.bin/buf', import.meta.url));
+      const call = (method: string, body: object) =>
+        promisify(execFile)(buf, [
+          'curl',
+          '--protocol',
+          'grpc',
+          '--http2-prior-knowledge',
+          `${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/${method}`,
+          '-d',
+          JSON.stringify(body),
+        ]).then((r) => JSON.parse(r.stdout) as unknown);
+      expect(await call('Set', { namespace: 'default', key: 'r', value: 'aGk=' })).toEqual({});
+      expect(await call('Get', { namespace: 'default', key: 'r' })).toEqual({ found: true, value: 'aGk=' });
+      const { stdout } = await promisify(execFile)(buf, [
+        'curl',
+        '--http2-prior-knowledge',
+        '--list-methods',
+        `${proxy.url}`,
+      ]);
+      expect(stdout).toContain('prism.pubsub.v1.PubSubBasicInterface/Subscribe');
+    } finally {
+      await proxy.shutdown();
+    }
   });
 });

@@ -4,12 +4,13 @@ import type { PluginMode, PrismConfig } from '@prism/config';
 import { createLogger, type InterfaceDefinition, type Logger, noopMetrics } from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
 import { applyCors } from './cors.js';
-import { HealthService } from './health.js';
+import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
 import { DualProtocolListener } from './listener.js';
 import { isMetricsRequest, ProxyMetrics } from './metrics.js';
 import { NamespaceTable, type PluginLauncher, startNamespaces } from './namespaces.js';
+import { mountReflection } from './reflection.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { mountInterfaces, StreamCounter } from './router.js';
 
@@ -75,6 +76,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     routes: (router) => {
       mountInterfaces(router, table, interfaces, streams);
       health.mount(router);
+      mountReflection(router, [...interfaces.map((i) => i.service), Health]);
     },
     readMaxBytes: config.proxy.readMaxBytes,
     shutdownSignal: shutdownController.signal,
