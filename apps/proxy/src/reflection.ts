@@ -21,12 +21,8 @@ export function mountReflection(router: ConnectRouter, services: readonly DescSe
   const all = [...services, v1.ServerReflection, v1alpha.ServerReflection];
   for (const service of all) addFile(service.file);
   const registry = createRegistry(...files.values());
-  const encoded = new Map<DescFile, Uint8Array>();
-  const encode = (file: DescFile) => {
-    let bytes = encoded.get(file);
-    if (!bytes) encoded.set(file, (bytes = toBinary(FileDescriptorProtoSchema, file.proto)));
-    return bytes;
-  };
+  const encoded = new Map([...files.values()].map((f) => [f, toBinary(FileDescriptorProtoSchema, f.proto)]));
+  const encode = (file: DescFile) => encoded.get(file) ?? toBinary(FileDescriptorProtoSchema, file.proto);
 
   /** The file and everything it imports, each once, the file itself first. */
   const withDependencies = (file: DescFile): Response => {
