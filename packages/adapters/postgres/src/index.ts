@@ -1,28 +1,34 @@
 import { definePlugin, healthy, unhealthy } from '@prism/sdk';
 import { PgClient } from './client.js';
-import { PostgresConfig } from './config.js';
 import { KV_INTERFACES, keyValue } from './kv.js';
+import { MESSAGING_INTERFACES, messaging } from './messaging.js';
+import { PostgresPluginConfig } from './messaging-config.js';
 
 export { PostgresConfig } from './config.js';
+export { PostgresPluginConfig } from './messaging-config.js';
 
 /**
  * The PostgreSQL backend. One pool per namespace (PgClient); each data model lives in its own module
- * (key/value in kv*.ts) and contributes its interfaces, bindings and start-up step here.
+ * (key/value in kv*.ts, queues and pub/sub in messaging.ts) and contributes its interfaces, bindings and
+ * start-up step here.
  */
 export default definePlugin({
   name: 'postgres',
   version: '0.1.0',
-  description: 'PostgreSQL (postgres.js): key/value with TTL and ordered scans on a shared database',
-  interfaces: [...KV_INTERFACES],
-  configSchema: PostgresConfig,
+  description:
+    'PostgreSQL (postgres.js): key/value with TTL and ordered scans, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
+  interfaces: [...KV_INTERFACES, ...MESSAGING_INTERFACES],
+  configSchema: PostgresPluginConfig,
   create(config, ctx) {
     const client = new PgClient(config, ctx.namespace, ctx.logger);
     const kv = keyValue(client);
+    const msg = messaging(client, config, ctx);
     return {
-      bindings: [...kv.bindings],
+      bindings: [...kv.bindings, ...msg.bindings],
       async start() {
         try {
           await kv.start();
+          await msg.start();
         } catch (err) {
           throw client.startError(err);
         }
@@ -34,12 +40,16 @@ export default definePlugin({
             target: client.target,
             schema: config.schema,
             pool_size: String(config.pool_size),
+            ...msg.status(),
           });
         } catch (err) {
           return unhealthy(err instanceof Error ? err.message : String(err), { target: client.target });
         }
       },
-      close: () => client.close(),
+      async close() {
+        await msg.close();
+        await client.close();
+      },
     };
   },
 });
