@@ -48,10 +48,15 @@ export class ProxyMetrics {
   /** Pre-bound children for one namespace. */
   namespace(namespace: string, mode: string): NamespaceMetrics {
     const up = this.up.labels(namespace, mode);
+    const restarts = this.restarts.labels(namespace);
+    const errors = this.errors.labels(namespace, mode);
+    // Series exist from the start (at 0), so dashboards and alerts see them before the first event.
+    restarts.inc(0);
+    errors.inc(0);
     return {
       requests: this.requests.labels(namespace, mode),
-      errors: this.errors.labels(namespace, mode),
-      restarts: this.restarts.labels(namespace),
+      errors,
+      restarts,
       setUp: (value) => up.set(value ? 1 : 0),
     };
   }

@@ -8,6 +8,7 @@ import {
   type HealthReport,
   type InterfaceDefinition,
   type InterfaceImpl,
+  isConnectionError,
   type Logger,
   type PluginHandle,
   sleep,
@@ -68,6 +69,8 @@ export class SupervisedPlugin implements PluginHandle {
   private readonly closed = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private checking = false;
+  /** Consecutive health check failures that did not clearly mean "gone". */
+  private strikes = 0;
 
   constructor(
     first: PluginConnection,
@@ -108,6 +111,7 @@ export class SupervisedPlugin implements PluginHandle {
 
   private install(conn: PluginConnection): void {
     this.current = conn;
+    this.strikes = 0;
     this.state = 'up';
     this.opts.metrics.setUp(true);
     conn.lost?.then((reason) => {
@@ -128,10 +132,16 @@ export class SupervisedPlugin implements PluginHandle {
   private buildInterfaces(ifaces: readonly InterfaceDefinition[]): Map<string, AnyImpl> {
     const out = new Map<string, AnyImpl>();
     const { requests, errors } = this.opts.metrics;
-    const failed = (err: unknown) => {
+    const failed = (err: unknown, ctx: CallContext) => {
       errors.inc();
+      const lost = this.connectionLost(err);
       // A lost connection shows here before the periodic check sees it: check now.
-      if (err instanceof ConnectError && err.code === Code.Unavailable) void this.check();
+      if (lost) void this.check();
+      // A call cut by a crash or a refused connection is retryable (UNAVAILABLE), unlike a caller's cancel.
+      if (lost || (err instanceof ConnectError && err.code === Code.Canceled && !ctx.signal.aborted))
+        throw unavailable(
+          `namespace "${this.namespace}": the connection to its plugin (${this.opts.where}) was lost: ${ConnectError.from(err).rawMessage}; retry`,
+        );
       throw err;
     };
     for (const iface of ifaces) {
@@ -153,7 +163,7 @@ export class SupervisedPlugin implements PluginHandle {
             try {
               yield* fn(request, ctx) as AsyncIterable<unknown>;
             } catch (err) {
-              failed(err);
+              failed(err, ctx);
             } finally {
               self.done();
             }
@@ -170,7 +180,7 @@ export class SupervisedPlugin implements PluginHandle {
               },
               (err) => {
                 this.done();
-                return failed(err);
+                return failed(err, ctx);
               },
             );
           };
@@ -179,6 +189,12 @@ export class SupervisedPlugin implements PluginHandle {
       out.set(typeName, impl);
     }
     return out;
+  }
+
+  /** True for errors that mean the plugin cannot be reached (Connect reports ECONNREFUSED as INTERNAL). */
+  private connectionLost(err: unknown): boolean {
+    if (!(err instanceof ConnectError)) return isConnectionError(err);
+    return err.code === Code.Unavailable || isConnectionError(err.cause);
   }
 
   /** One health check; a lost plugin (connection refused, instance unknown) goes down and restarts. */
@@ -191,12 +207,17 @@ export class SupervisedPlugin implements PluginHandle {
         { instanceId: conn.attached.instanceId },
         { timeoutMs: 2000 },
       );
+      this.strikes = 0;
     } catch (err) {
       const ce = ConnectError.from(err);
-      if (
-        [Code.Unavailable, Code.NotFound, Code.DeadlineExceeded, Code.Canceled].includes(ce.code) &&
-        this.current === conn
-      )
+      this.opts.logger.debug(
+        { namespace: this.namespace, code: Code[ce.code], err: ce.rawMessage },
+        'health check failed',
+      );
+      // Connection refused or instance unknown: down now. Anything else (a timeout, a broken session):
+      // down on the second failure in a row, so one slow answer does not restart a healthy plugin.
+      const lost = ce.code === Code.NotFound || this.connectionLost(err);
+      if (this.current === conn && (lost || ++this.strikes >= 2))
         this.fail(`health check failed (${Code[ce.code]}): ${ce.rawMessage}`);
     } finally {
       this.checking = false;

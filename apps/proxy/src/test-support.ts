@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Code, ConnectError } from '@connectrpc/connect';
 import {
   connectPlugin,
   createLogger,
@@ -66,4 +67,58 @@ export function proxiedFactory(backend: () => string): PluginFactory {
     const handle = test.client(opts.namespace);
     return { ...handle, close: () => test.stop() };
   };
+}
+
+/** Polls `cond` until it holds, failing after `timeoutMs` with `what`. */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; !(await cond()); attempt++) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 100)));
+  }
+}
+
+/** A steady client load on one namespace: `workers` loops of Set then Get, counting results by code. */
+export interface Load {
+  ok: number;
+  /** Error codes (names) with their messages, in order. */
+  readonly errors: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts `workers` concurrent Set/Get loops against `namespace` through `handle` until stopped. */
+export function startLoad(handle: PluginHandle, namespace: string, workers = 4): Load {
+  const kv = handle.interfaces.get('prism.keyvalue.v1.KeyValueBasicInterface') as unknown as Record<
+    string,
+    (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>
+  >;
+  let running = true;
+  const ctx = { signal: new AbortController().signal };
+  const load: Load = {
+    ok: 0,
+    errors: [],
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+  const loop = async (w: number) => {
+    for (let i = 0; running; i++) {
+      const key = `load-${w}-${i % 50}`;
+      try {
+        await kv.set?.({ namespace, key, value: new Uint8Array([i & 255]) }, ctx);
+        await kv.get?.({ namespace, key }, ctx);
+        load.ok++;
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        load.errors.push(`${Code[ce.code]}: ${ce.rawMessage}`);
+      }
+    }
+  };
+  const loops = Array.from({ length: workers }, (_, w) => loop(w));
+  return load;
 }
