@@ -70,6 +70,9 @@ const TRANSIENT_CODES = new Set<number>([
   E.ERR_NOT_LEADER_FOR_PARTITION,
   E.ERR_LEADER_NOT_AVAILABLE,
   E.ERR_UNKNOWN_TOPIC_OR_PART,
+  // The client's metadata cache has not seen a just-created topic yet.
+  E.ERR__UNKNOWN_PARTITION,
+  E.ERR__UNKNOWN_TOPIC,
 ]);
 
 /** Like {@link call}, retrying for a few seconds while the partition has no leader yet (e.g. a new topic). */
@@ -154,6 +157,8 @@ export class KafkaBackend {
       'socket.connection.setup.timeout.ms': Math.min(c.request_timeout_ms, 30_000),
       'topic.metadata.refresh.interval.ms': 30_000,
       'log.connection.close': false,
+      // Topics are created by the adapter (with log-append timestamps), never implicitly by a metadata lookup.
+      'allow.auto.create.topics': false,
     };
     const ssl = c.ssl !== false;
     if (c.sasl) {
@@ -319,7 +324,8 @@ export class KafkaBackend {
         'enable.partition.eof': false,
         ...conf,
       } as never,
-      {},
+      // No topic config object: an empty one would replace topic-level settings given above (auto.offset.reset).
+      undefined,
     );
     consumer.on('event.error', (err) => this.#logger.debug({ err: err.message }, 'kafka consumer error'));
     this.#consumers.add(consumer);

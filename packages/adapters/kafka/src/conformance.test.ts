@@ -2,6 +2,9 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import { describePubSubBasicConformance } from '@prism/pubsub-basic/conformance';
 import { instantiatePlugin } from '@prism/sdk';
+import { describeStreamBasicConformance } from '@prism/stream-basic/conformance';
+import { describeStreamConsumerGroupsConformance } from '@prism/stream-consumer-groups/conformance';
+import { describeStreamReplayConformance } from '@prism/stream-replay/conformance';
 import { type KafkaTestServer, startKafka } from '@prism/testing';
 import plugin from './index.js';
 
@@ -14,6 +17,11 @@ afterAll(async () => {
 }, 60_000);
 
 const factory = (opts: Parameters<typeof instantiatePlugin>[2]) =>
-  instantiatePlugin(plugin, { brokers: [kafka.bootstrap] }, opts);
+  // The test broker allows 1 s sessions, so a dead member's partitions move quickly.
+  instantiatePlugin(plugin, { brokers: [kafka.bootstrap], min_session_timeout_ms: 1000 }, opts);
 
-describePubSubBasicConformance('kafka', factory, { deadlineMs: 30_000 });
+const options = { deadlineMs: 30_000 };
+describePubSubBasicConformance('kafka', factory, options);
+describeStreamBasicConformance('kafka', factory, options);
+describeStreamReplayConformance('kafka', factory, options);
+describeStreamConsumerGroupsConformance('kafka', factory, options);

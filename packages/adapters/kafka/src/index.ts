@@ -1,8 +1,13 @@
 import { PubSubBasic } from '@prism/pubsub-basic';
 import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
+import { StreamBasic } from '@prism/stream-basic';
+import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
+import { StreamReplay } from '@prism/stream-replay';
 import { KafkaBackend } from './client.js';
 import { KafkaConfigSchema } from './config.js';
+import { KafkaGroups } from './groups.js';
 import { KafkaPubSub } from './pubsub.js';
+import { KafkaStreams } from './streams.js';
 
 export { type KafkaConfig, KafkaConfigSchema } from './config.js';
 
@@ -15,13 +20,20 @@ const plugin = definePlugin({
   name: 'kafka',
   version: '0.1.0',
   description: 'Apache Kafka pub/sub, streams, consumer groups and replay',
-  interfaces: [PubSubBasic],
+  interfaces: [PubSubBasic, StreamBasic, StreamConsumerGroups, StreamReplay],
   configSchema: KafkaConfigSchema,
   create(config, ctx) {
     const backend = new KafkaBackend(config, ctx.namespace, ctx.logger);
     const pubsub = new KafkaPubSub(backend, ctx);
+    const streams = new KafkaStreams(backend);
+    const groups = new KafkaGroups(backend, ctx.logger);
     return {
-      bindings: [implement(PubSubBasic, pubsub.impl())],
+      bindings: [
+        implement(PubSubBasic, pubsub.impl()),
+        implement(StreamBasic, streams.basic()),
+        implement(StreamConsumerGroups, groups.impl()),
+        implement(StreamReplay, streams.replay()),
+      ],
       start: () => backend.start(),
       async health() {
         try {
@@ -32,6 +44,7 @@ const plugin = definePlugin({
         }
       },
       async close() {
+        groups.close();
         await pubsub.close();
         await backend.close();
       },
