@@ -17,7 +17,8 @@ export class StreamCounter {
   active = 0;
 }
 
-function resolve(table: NamespaceTable, iface: InterfaceDefinition, namespace: string): AnyImpl {
+/** The implementation serving `iface` for a namespace, or the Connect error a caller should get. */
+export function resolve(table: NamespaceTable, iface: InterfaceDefinition, namespace: string): AnyImpl {
   const runtime = table.get(namespace);
   if (!runtime) {
     if (namespace === '')

@@ -7,6 +7,7 @@ import { applyCors } from './cors.js';
 import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
+import { createUnaryFastPath } from './fastpath.js';
 import { DualProtocolListener } from './listener.js';
 import { isMetricsRequest, ProxyMetrics } from './metrics.js';
 import { NamespaceTable, type PluginLauncher, startNamespaces } from './namespaces.js';
@@ -82,6 +83,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     shutdownSignal: shutdownController.signal,
   });
 
+  // Binary unary calls skip connect-node's generic pipeline (see fastpath.ts); the rest goes through it.
+  const fastPath = createUnaryFastPath(table, interfaces, config.proxy.readMaxBytes);
+
   let inflight = 0;
   let onIdle: (() => void) | undefined;
   const listener = new DualProtocolListener((req, res) => {
@@ -95,6 +99,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       onIdle?.();
     });
     if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
+    if (fastPath(req, res)) return;
     connectHandler(req, res);
   });
 
