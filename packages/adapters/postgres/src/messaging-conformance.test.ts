@@ -1,5 +1,6 @@
 import { afterAll } from '@jest/globals';
 import { describePubSubBasicConformance } from '@prism/pubsub-basic/conformance';
+import { describePubSubWildcardsConformance } from '@prism/pubsub-wildcards/conformance';
 import { describeQueueBasicConformance } from '@prism/queue-basic/conformance';
 import { describeQueueDeadLetterConformance } from '@prism/queue-dead-letter/conformance';
 import { describeQueueDelayedConformance } from '@prism/queue-delayed/conformance';
@@ -30,3 +31,4 @@ describeQueueVisibilityConformance('postgres', freshDatabase());
 describeQueueDeadLetterConformance('postgres', freshDatabase());
 describeQueueDelayedConformance('postgres', freshDatabase());
 describePubSubBasicConformance('postgres', freshDatabase());
+describePubSubWildcardsConformance('postgres', freshDatabase());

@@ -1,4 +1,5 @@
 import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubWildcards } from '@prism/pubsub-wildcards';
 import { QueueBasic } from '@prism/queue-basic';
 import { QueueDeadLetter } from '@prism/queue-dead-letter';
 import { QueueDelayed } from '@prism/queue-delayed';
@@ -13,7 +14,14 @@ import { ensureMessagingSchema, messagingTables } from './queue-schema.js';
 import { QueueWakeups } from './queue-wakeups.js';
 
 /** The messaging interfaces this adapter implements. */
-export const MESSAGING_INTERFACES = [QueueBasic, QueueVisibility, QueueDeadLetter, QueueDelayed, PubSubBasic];
+export const MESSAGING_INTERFACES = [
+  QueueBasic,
+  QueueVisibility,
+  QueueDeadLetter,
+  QueueDelayed,
+  PubSubBasic,
+  PubSubWildcards,
+];
 
 /** The messaging part of the adapter: bindings, start-up step, status and close. */
 export function messaging(client: PgClient, config: PostgresPluginConfig, ctx: PluginContext) {
@@ -28,6 +36,7 @@ export function messaging(client: PgClient, config: PostgresPluginConfig, ctx: P
     implement(QueueDeadLetter, pgQueueDeadLetter(queues)),
     implement(QueueDelayed, pgQueueDelayed(queues)),
     implement(PubSubBasic, pubsub.basic()),
+    implement(PubSubWildcards, pubsub.wildcards()),
   ];
   return {
     bindings,

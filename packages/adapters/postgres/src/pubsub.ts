@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Message, PubSubBasicImpl } from '@prism/pubsub-basic';
+import { type PubSubWildcardsImpl, topicMatches } from '@prism/pubsub-wildcards';
 import {
   type CallContext,
   DroppingBuffer,
@@ -56,9 +57,13 @@ type Event = {
   event: { case: 'subscribed'; value: { subscriptionId: string } } | { case: 'message'; value: Message };
 };
 
-/** The subscriptions of one topic on this instance, sharing one LISTEN channel. */
-interface TopicGroup {
-  readonly buffers: Set<DroppingBuffer<Message>>;
+/** Which topics a subscription stream wants. */
+type Matcher = (topic: string) => boolean;
+
+/** The subscription streams of one channel on this instance, sharing one LISTEN. */
+interface ChannelGroup {
+  /** Each stream's buffer and topic filter (the pattern channel carries every topic of the namespace). */
+  readonly streams: Map<DroppingBuffer<Message>, Matcher>;
   /** Resolves to the UNLISTEN function once LISTEN is active. */
   readonly ready: Promise<() => Promise<void>>;
   /** Delivery chain: keeps commit order while a stored (large) message is being fetched. */
@@ -67,16 +72,21 @@ interface TopicGroup {
 }
 
 /**
- * pubsub_basic on LISTEN/NOTIFY (at-most-once). A topic is a channel named from schema, namespace and
- * topic (hashed when longer than 63 bytes). Publish is one NOTIFY carrying the message as JSON; a message
- * whose NOTIFY would reach 8000 bytes is stored in `pubsub_messages` and the NOTIFY carries its id, in the
- * same statement (so the row is committed when subscribers hear of it); subscribers fetch it, and the
- * sweeper deletes it after `pubsub_retention_ms`. Every subscription of a topic on this instance shares
- * one LISTEN on the adapter's single LISTEN connection; each stream has its own bounded DroppingBuffer.
+ * pubsub_basic and pubsub_wildcards on LISTEN/NOTIFY (at-most-once). A topic is a channel named from
+ * schema, namespace and topic (hashed when longer than 63 bytes); every Publish also notifies the
+ * namespace's pattern channel, which pattern subscriptions listen to and filter with the contract's
+ * matcher (so wildcards cost a second NOTIFY per publish, in the same statement). The NOTIFY carries the
+ * message as JSON; a message whose NOTIFY would reach 8000 bytes is stored in `pubsub_messages` and the
+ * NOTIFY carries its id, in the same statement (so the row is committed when subscribers hear of it);
+ * subscribers fetch it, and the sweeper deletes it after `pubsub_retention_ms`. Every stream of a channel
+ * on this instance shares one LISTEN on the adapter's single LISTEN connection (UNLISTEN after the last
+ * leaves); each stream has its own bounded DroppingBuffer that drops and counts when the client is slow.
  */
 export class PgPubSub {
-  readonly #groups = new Map<string, TopicGroup>();
+  readonly #groups = new Map<string, ChannelGroup>();
   readonly #ns: string;
+  /** The namespace's pattern channel: every publish of the namespace is notified there too. */
+  readonly patternChannel: string;
 
   constructor(
     private readonly client: PgClient,
@@ -86,6 +96,7 @@ export class PgPubSub {
     private readonly bufferSize: number,
   ) {
     this.#ns = client.namespace;
+    this.patternChannel = channelName(client.config.schema, 'ps*', this.#ns);
   }
 
   /** The channel of a topic of this namespace. */
@@ -102,59 +113,63 @@ export class PgPubSub {
     const { sql } = this.client;
     const id = randomUUID();
     const ts = Date.now();
-    const channel = this.channel(topic);
+    const [exact, all] = [this.channel(topic), this.patternChannel];
     const inline = inlineNotification(this.#ns, topic, id, ts, payload, metadata);
     if (Buffer.byteLength(inline) <= NOTIFY_MAX_BYTES) {
-      await this.client.run(sql`SELECT pg_notify(${channel}, ${inline})`, signal);
+      await this.client.run(sql`SELECT pg_notify(${exact}, ${inline}), pg_notify(${all}, ${inline})`, signal);
       return id;
     }
-    const ref: Envelope = { i: id, n: this.#ns, t: topic, s: ts, r: 1 };
+    const ref = JSON.stringify({ i: id, n: this.#ns, t: topic, s: ts, r: 1 } satisfies Envelope);
     await this.client.run(
       sql`WITH ins AS (
             INSERT INTO ${sql(this.tables.published)} (namespace, id, topic, payload, metadata)
             VALUES (${this.#ns}, ${id}, ${topic}, ${payload}, ${sql.json(metadata)}::jsonb)
             RETURNING id)
-          SELECT pg_notify(${channel}, ${JSON.stringify(ref)}) FROM ins`,
+          SELECT pg_notify(${exact}, ${ref}), pg_notify(${all}, ${ref}) FROM ins`,
       signal,
     );
     return id;
   }
 
-  /** Streams a Subscribed event once LISTEN is active, then the topic's messages until cancelled. */
-  async *subscribe(topic: string, signal: AbortSignal): AsyncGenerator<Event> {
+  /** Streams a Subscribed event once LISTEN is active, then the matching messages until cancelled. */
+  async *subscribe(
+    channel: string,
+    matches: Matcher,
+    iface: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<Event> {
     const buffer = new DroppingBuffer<Message>({
       capacity: this.bufferSize,
       signal,
       metrics: this.ctx.metrics,
-      labels: { backend: 'postgres', interface: 'pubsub_basic' },
+      labels: { backend: 'postgres', interface: iface },
     });
     try {
-      await this.#join(topic, buffer);
+      await this.#join(channel, matches, buffer);
       yield { event: { case: 'subscribed', value: { subscriptionId: randomUUID() } } };
       for await (const message of buffer) yield { event: { case: 'message', value: message } };
     } finally {
       await buffer.release();
       if (buffer.dropped > 0)
-        this.ctx.logger.warn({ topic, dropped: buffer.dropped }, 'slow subscriber: messages dropped');
+        this.ctx.logger.warn({ channel, dropped: buffer.dropped }, 'slow subscriber: messages dropped');
     }
   }
 
-  /** Adds a stream's buffer to its topic group (LISTEN for the first one); leaving is tied to release. */
-  async #join(topic: string, buffer: DroppingBuffer<Message>): Promise<void> {
-    const channel = this.channel(topic);
+  /** Adds a stream to its channel group (LISTEN for the first one); leaving is tied to the buffer's release. */
+  async #join(channel: string, matches: Matcher, buffer: DroppingBuffer<Message>): Promise<void> {
     let group = this.#groups.get(channel);
     if (!group) {
-      const buffers = new Set<DroppingBuffer<Message>>();
+      const streams = new Map<DroppingBuffer<Message>, Matcher>();
       const handler: ChannelHandler = {
-        notify: (payload) => this.#onNotify(created, topic, payload),
+        notify: (payload) => this.#onNotify(created, payload),
         lost: (err) => {
           if (this.#groups.get(channel) === created) this.#groups.delete(channel);
-          for (const b of buffers) b.fail(err);
+          for (const b of streams.keys()) b.fail(err);
         },
       };
-      const created: TopicGroup = {
-        buffers,
-        // Not tied to this caller's signal: later subscribers of the topic share the LISTEN.
+      const created: ChannelGroup = {
+        streams,
+        // Not tied to this caller's signal: later subscribers of the channel share the LISTEN.
         ready: this.listener.listen(channel, handler),
         chain: Promise.resolve(),
         fetching: 0,
@@ -166,10 +181,10 @@ export class PgPubSub {
       group = created;
     }
     const g = group;
-    g.buffers.add(buffer);
+    g.streams.set(buffer, matches);
     buffer.onRelease(async () => {
-      g.buffers.delete(buffer);
-      if (g.buffers.size > 0 || this.#groups.get(channel) !== g) return;
+      g.streams.delete(buffer);
+      if (g.streams.size > 0 || this.#groups.get(channel) !== g) return;
       this.#groups.delete(channel);
       const unlisten = await g.ready.catch(() => undefined);
       await unlisten?.();
@@ -177,27 +192,25 @@ export class PgPubSub {
     await g.ready;
   }
 
-  #onNotify(group: TopicGroup, topic: string, payload: string): void {
+  #onNotify(group: ChannelGroup, payload: string): void {
     let env: Envelope;
     try {
       env = JSON.parse(payload) as Envelope;
     } catch {
-      this.ctx.logger.warn({ topic }, 'postgres: ignored a notification that is not a Prism message');
+      this.ctx.logger.warn('postgres: ignored a notification that is not a Prism message');
       return;
     }
-    // A hashed channel name could in theory be shared: deliver only this namespace's topic.
-    if (env.n !== this.#ns || env.t !== topic) return;
+    // A hashed channel name could in theory be shared: only this namespace's messages, to matching streams.
+    if (env.n !== this.#ns || ![...group.streams.values()].some((m) => m(env.t))) return;
+    const inline = () => toMessage(env, Buffer.from(env.p ?? '', 'base64'), env.m ?? {});
     if (env.r !== 1 && group.fetching === 0) {
-      deliver(group, toMessage(env, Buffer.from(env.p ?? '', 'base64'), env.m ?? {}));
+      deliver(group, inline());
       return;
     }
     group.fetching++;
     group.chain = group.chain
       .then(async () => {
-        const message =
-          env.r === 1
-            ? await this.#fetch(env)
-            : toMessage(env, Buffer.from(env.p ?? '', 'base64'), env.m ?? {});
+        const message = env.r === 1 ? await this.#fetch(env) : inline();
         if (message) deliver(group, message);
       })
       .finally(() => {
@@ -221,7 +234,7 @@ export class PgPubSub {
         'postgres: cannot fetch stored message; dropped',
       );
     }
-    this.ctx.metrics.increment(MESSAGES_DROPPED_METRIC, { backend: 'postgres', interface: 'pubsub_basic' });
+    this.ctx.metrics.increment(MESSAGES_DROPPED_METRIC, { backend: 'postgres', reason: 'fetch_failed' });
     return undefined;
   }
 
@@ -237,14 +250,14 @@ export class PgPubSub {
   /** Ends every subscription stream with UNAVAILABLE (instance closing). */
   close(): void {
     const err = unavailable(`postgres backend of namespace "${this.#ns}" is closing; subscribe again`);
-    for (const g of this.#groups.values()) for (const b of g.buffers) b.fail(err);
+    for (const g of this.#groups.values()) for (const b of g.streams.keys()) b.fail(err);
     this.#groups.clear();
   }
 
   /** Active subscription streams on this instance. */
   get subscriptions(): number {
     let n = 0;
-    for (const g of this.#groups.values()) n += g.buffers.size;
+    for (const g of this.#groups.values()) n += g.streams.size;
     return n;
   }
 
@@ -253,15 +266,27 @@ export class PgPubSub {
       publish: async (req, ctx: CallContext) => ({
         messageId: await this.publish(req.topic, req.payload, req.metadata, ctx.signal),
       }),
-      subscribe: (req, ctx: CallContext) => this.subscribe(req.topic, ctx.signal),
+      subscribe: (req, ctx: CallContext) =>
+        this.subscribe(this.channel(req.topic), (t) => t === req.topic, 'pubsub_basic', ctx.signal),
+    };
+  }
+
+  wildcards(): PubSubWildcardsImpl {
+    return {
+      subscribePattern: (req, ctx: CallContext) =>
+        this.subscribe(
+          this.patternChannel,
+          (t) => topicMatches(req.pattern, t),
+          'pubsub_wildcards',
+          ctx.signal,
+        ),
     };
   }
 }
 
-function deliver(group: TopicGroup, message: Message): void {
-  for (const b of group.buffers) b.push(message);
+function deliver(group: ChannelGroup, message: Message): void {
+  for (const [b, matches] of group.streams) if (matches(message.topic)) b.push(message);
 }
-
 function toMessage(env: Envelope, payload: Buffer, metadata: Record<string, string>): Message {
   return {
     $typeName: 'prism.common.v1.Message',
