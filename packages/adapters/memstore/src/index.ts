@@ -1,11 +1,17 @@
 import { KeyValueBasic } from '@prism/keyvalue-basic';
+import { KeyValueBatch } from '@prism/keyvalue-batch';
+import { KeyValueCAS } from '@prism/keyvalue-cas';
 import { KeyValueScan } from '@prism/keyvalue-scan';
+import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
 import { definePlugin, degraded, healthy, implement, z } from '@prism/sdk';
+import { memBatch } from './batch.js';
+import { memCAS } from './cas.js';
 import { memBasic, memList, memScan, memTTL } from './impl.js';
 import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
 import { MemStore } from './store.js';
+import { memTransactional } from './transact.js';
 
 export { MemStore, type MemStoreOptions } from './store.js';
 
@@ -25,8 +31,17 @@ export default definePlugin({
   name: 'memstore',
   version: '0.1.0',
   description:
-    'In-memory key/value and list store (per process, not persistent): TTL, scan and capacity limits; in-memory pub/sub, streams and queues',
-  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, ListBasic, ...MESSAGING_INTERFACES],
+    'In-memory key/value and list store (per process, not persistent): TTL, scan, batch, CAS, transactions and capacity limits; in-memory pub/sub, streams and queues',
+  interfaces: [
+    KeyValueBasic,
+    KeyValueTTL,
+    KeyValueScan,
+    KeyValueBatch,
+    KeyValueCAS,
+    KeyValueTransactional,
+    ListBasic,
+    ...MESSAGING_INTERFACES,
+  ],
   configSchema: MemStoreConfig,
   create(config, ctx) {
     const store = new MemStore({
@@ -40,6 +55,9 @@ export default definePlugin({
         implement(KeyValueBasic, memBasic(store)),
         implement(KeyValueTTL, memTTL(store)),
         implement(KeyValueScan, memScan(store)),
+        implement(KeyValueBatch, memBatch(store)),
+        implement(KeyValueCAS, memCAS(store)),
+        implement(KeyValueTransactional, memTransactional(store)),
         implement(ListBasic, memList(store)),
         ...messaging.bindings,
       ],

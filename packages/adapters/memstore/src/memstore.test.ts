@@ -1,5 +1,8 @@
 import { describeKeyValueBasicConformance } from '@prism/keyvalue-basic/conformance';
+import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
+import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
 import { describeKeyValueScanConformance } from '@prism/keyvalue-scan/conformance';
+import { describeKeyValueTransactionalConformance } from '@prism/keyvalue-transactional/conformance';
 import { describeKeyValueTTLConformance } from '@prism/keyvalue-ttl/conformance';
 import { describeListBasicConformance } from '@prism/list-basic/conformance';
 import { type InstantiateOptions, instantiatePlugin } from '@prism/sdk';
@@ -11,4 +14,7 @@ const factory = (opts: InstantiateOptions) => instantiatePlugin(plugin, { sweep_
 describeKeyValueBasicConformance('memstore', factory);
 describeKeyValueTTLConformance('memstore', factory, { scan: true });
 describeKeyValueScanConformance('memstore', factory);
+describeKeyValueBatchConformance('memstore', factory, { ttl: true });
+describeKeyValueCASConformance('memstore', factory, { ttl: true, batch: true });
+describeKeyValueTransactionalConformance('memstore', factory, { ttl: true, cas: true });
 describeListBasicConformance('memstore', factory);

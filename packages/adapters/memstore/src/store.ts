@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resourceExhausted, unavailable } from '@prism/sdk';
 import { Deque } from './deque.js';
 import { type Expiring, ExpiryHeap } from './heap.js';
@@ -18,7 +19,18 @@ export interface MemStoreOptions {
 interface Entry extends Expiring {
   readonly key: string;
   value: Uint8Array;
+  /** Store-wide write counter at this entry's last write: never reused, so etags cannot repeat (no ABA). */
+  version: number;
 }
+
+/** A live entry as read by conditional writes: the stored value (read-only, not copied) and its version. */
+export interface Versioned {
+  readonly value: Uint8Array;
+  readonly version: number;
+}
+
+/** The final state of one key in {@link MemStore.apply}: a value (TTL in ms, none when undefined), or null to delete. */
+export type FinalState = { readonly value: Uint8Array; readonly ttlMs?: number | undefined } | null;
 
 /** Monotonic milliseconds: TTLs must not jump with the wall clock. */
 const now = (): number => performance.now();
@@ -53,6 +65,10 @@ export class MemStore {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
+  /** Last version handed out; every key/value write takes the next one. */
+  private writes = 0;
+  /** Random per store, so an etag of another namespace (or an earlier process) never matches here. */
+  private readonly epoch = randomBytes(6).toString('base64url');
 
   constructor(private readonly opts: MemStoreOptions) {
     this.timer = setInterval(() => this.sweep(SWEEP_BATCH), opts.sweepIntervalMs);
@@ -79,19 +95,48 @@ export class MemStore {
     return this.live(key) !== undefined;
   }
 
-  /** Stores a copy of value; clears any TTL, or sets `ttlMs` when given. */
-  set(key: string, value: Uint8Array, ttlMs?: number): void {
+  /** Stores a copy of value; clears any TTL, or sets `ttlMs` when given. Returns the new version. */
+  set(key: string, value: Uint8Array, ttlMs?: number): number {
     const existing = this.live(key);
-    if (existing) {
-      existing.value = copy(value);
-      this.applyTTL(existing, ttlMs);
-      return;
-    }
+    if (existing) return this.overwrite(existing, value, ttlMs);
     this.admit();
-    const entry: Entry = { key, value: copy(value), expiresAt: 0, heapIndex: -1 };
-    this.kv.set(key, entry);
-    this.index?.add(key);
-    this.applyTTL(entry, ttlMs);
+    return this.insert(key, value, ttlMs);
+  }
+
+  /** The live entry under key (its value and version, not copied), or undefined when missing or expired. */
+  entry(key: string): Versioned | undefined {
+    return this.live(key);
+  }
+
+  /** The opaque etag of a version: this store's epoch plus the version, so it differs on every write. */
+  etag(version: number): string {
+    return `${this.epoch}.${version.toString(36)}`;
+  }
+
+  /**
+   * Gives several distinct keys their final state at once (the multi-key writes of batch and transact):
+   * either all are applied or, when the keys it creates would exceed `maxKeys` once the keys it deletes
+   * are gone, none (RESOURCE_EXHAUSTED). Synchronous, so no reader sees part of it.
+   */
+  apply(writes: ReadonlyMap<string, FinalState>): void {
+    this.assertOpen();
+    const max = this.opts.maxKeys;
+    if (max !== undefined) {
+      let added = this.keysAdded(writes);
+      if (added > 0 && this.size + added > max) {
+        this.sweep();
+        added = this.keysAdded(writes); // the sweep may have removed some of the keys counted above
+        if (this.size + added > max) throw this.full(added);
+      }
+    }
+    // An entry found below is live, or expired so recently that replacing or removing it is the same.
+    for (const [key, state] of writes) {
+      const entry = this.kv.get(key);
+      if (state === null) {
+        if (entry) this.remove(entry);
+      } else if (entry) this.overwrite(entry, state.value, state.ttlMs);
+      else this.insert(key, state.value, state.ttlMs);
+    }
   }
 
   delete(key: string): boolean {
@@ -221,6 +266,33 @@ export class MemStore {
     }
   }
 
+  private overwrite(entry: Entry, value: Uint8Array, ttlMs: number | undefined): number {
+    entry.value = copy(value);
+    entry.version = ++this.writes;
+    this.applyTTL(entry, ttlMs);
+    return entry.version;
+  }
+
+  private insert(key: string, value: Uint8Array, ttlMs: number | undefined): number {
+    const entry: Entry = { key, value: copy(value), expiresAt: 0, heapIndex: -1, version: ++this.writes };
+    this.kv.set(key, entry);
+    this.index?.add(key);
+    this.applyTTL(entry, ttlMs);
+    return entry.version;
+  }
+
+  /** Net keys {@link apply} would add (new keys minus deleted live ones); drops expired entries of these keys. */
+  private keysAdded(writes: ReadonlyMap<string, FinalState>): number {
+    let added = 0;
+    for (const [key, state] of writes) {
+      const live = this.live(key) !== undefined;
+      if (state === null) {
+        if (live) added--;
+      } else if (!live) added++;
+    }
+    return added;
+  }
+
   /** The entry under key unless missing or expired (an expired one is dropped on the way). */
   private live(key: string): Entry | undefined {
     if (this.closed) this.assertOpen();
@@ -252,11 +324,15 @@ export class MemStore {
     const max = this.opts.maxKeys;
     if (max === undefined || this.size < max) return;
     this.sweep();
-    if (this.size >= max)
-      throw resourceExhausted(
-        `memstore backend of namespace "${this.opts.namespace}" is full: it holds ${this.size} keys and max_keys is ${max}; ` +
-          'delete keys, let TTLs expire or raise backend.config.max_keys (updates of existing keys are still accepted)',
-      );
+    if (this.size >= max) throw this.full(1);
+  }
+
+  private full(adding: number): Error {
+    const what = adding === 1 ? '' : ` (this write would add ${adding} keys)`;
+    return resourceExhausted(
+      `memstore backend of namespace "${this.opts.namespace}" is full: it holds ${this.size} keys and max_keys is ${this.opts.maxKeys}${what}; ` +
+        'delete keys, let TTLs expire or raise backend.config.max_keys (updates of existing keys are still accepted)',
+    );
   }
 
   /** The sorted index for Scan/Count, with every expired key removed first so none is listed or counted. */
