@@ -1,0 +1,3 @@
+export { buildProgram } from './program.js';
+export { findWorkspaceRoot, type ScaffoldOptions, scaffoldPlugin } from './scaffold.js';
+export { type ValidationResult, validateConfig } from './validate.js';
