@@ -2,14 +2,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@prism/config';
 import { createLogger } from '@prism/sdk';
+import { isClusterWorker, notifyServing, runPrimary } from './cluster.js';
 import { loadProxyConfig } from './load.js';
 import { startProxy } from './server.js';
 
-const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR]
+const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR] [--workers N]
 
   -c, --config FILE   namespace YAML (default: built-in config, namespace "default" on MemStore)
   -p, --port N        listen port (default: proxy.listen in the config, else 8980; 0 = any free port)
       --host ADDR     listen address (default: proxy.listen in the config, else 0.0.0.0)
+  -w, --workers N     worker processes sharing the port (node:cluster; default 1 = no cluster)
   -h, --help          show this help
 
 Signals: SIGTERM/SIGINT drain in-flight calls and exit 0; SIGHUP reloads the config file (an invalid
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      workers: { type: 'string', short: 'w' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -34,7 +37,25 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    console.error(`--workers must be an integer between 1 and 256, got "${values.workers}"`);
+    process.exit(2);
+  }
+
   const logger = createLogger({ name: 'prism-proxy' });
+  if (workers > 1 && !isClusterWorker()) {
+    // The primary supervises; each worker runs this same main() as a full proxy on the shared port.
+    const url = await runPrimary(workers, {
+      info: (msg) => logger.info(msg),
+      error: (msg) => logger.error(msg),
+    }).catch((err: Error) => {
+      console.error(`prism-proxy failed to start: ${err.message}`);
+      process.exit(1);
+    });
+    console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${url} (${workers} workers)`);
+    return;
+  }
   let loaded: Awaited<ReturnType<typeof loadProxyConfig>>;
   try {
     loaded = await loadProxyConfig(values.config);
@@ -54,13 +75,16 @@ async function main(): Promise<void> {
   });
 
   const names = proxy.table.runtimes().map((r) => `${r.name} (${r.backendType}, ${r.mode})`);
-  console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);
-  console.log(`namespaces: ${names.join(', ') || 'none'}`);
-  console.log(`try it (from the repository root):
+  notifyServing(proxy.url); // in a cluster, the primary prints the banner once
+  if (!isClusterWorker()) {
+    console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);
+    console.log(`namespaces: ${names.join(', ') || 'none'}`);
+    console.log(`try it (from the repository root):
   pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set -d '{"namespace":"default","key":"a","value":"aGVsbG8="}'
   pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get -d '{"namespace":"default","key":"a"}'`);
+  }
   logger.info({ address: proxy.url, namespaces: proxy.table.names() }, 'serving');
 
   const stop = (signal: string) => {
