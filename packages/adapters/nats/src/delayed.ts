@@ -70,7 +70,9 @@ export class DelayedQueues {
           SCHEDULER,
           { batch: 100, expiresMs: 5_000 },
           signal,
-          (late) => late.reply && sendAck(this.backend.conn, late.reply, '-NAK'),
+          (late) => {
+            for (const m of late) if (m.reply) sendAck(this.backend.conn, m.reply, '-NAK');
+          },
         );
         for (const m of messages) {
           const token = parseAckSubject(m.reply ?? '');

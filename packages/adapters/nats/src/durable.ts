@@ -76,9 +76,7 @@ export class DurableStreams {
   ): AsyncGenerator<Msg> {
     const inflight = new InFlight(ackWaitMs);
     this.open.add(inflight);
-    const giveBack = (m: Msg) => {
-      if (m.reply && backend.connected) sendAck(backend.conn, m.reply, '-NAK');
-    };
+    let lastRequest: Promise<void> = Promise.resolve();
     try {
       while (!signal.aborted) {
         const room = maxInFlight - inflight.size();
@@ -86,14 +84,17 @@ export class DurableStreams {
           await inflight.changed(signal);
           continue;
         }
-        const { messages, status } = await pull(
+        const { messages, status, over } = await pull(
           backend.conn,
           stream,
           consumer,
           { batch: room, expiresMs: 2_000 },
           signal,
-          giveBack,
+          (late) => {
+            for (const m of late) if (m.reply && backend.connected) sendAck(backend.conn, m.reply, '-NAK');
+          },
         );
+        lastRequest = over;
         if (status === 409 && messages.length === 0) {
           // 409 = consumer deleted or a server-side limit; end the stream when the consumer is gone.
           const gone = await (await backend.jsm()).consumers.info(stream, consumer).then(
@@ -112,7 +113,11 @@ export class DurableStreams {
       }
     } finally {
       this.open.delete(inflight);
-      for (const reply of inflight.pending()) if (backend.connected) sendAck(backend.conn, reply, '-NAK');
+      // Give back after our open pull request is over, or the server would redeliver into it.
+      const unacked = inflight.pending();
+      void lastRequest.then(() => {
+        for (const reply of unacked) if (backend.connected) sendAck(backend.conn, reply, '-NAK');
+      });
     }
   }
 }

@@ -33,6 +33,8 @@ export function parseAckSubject(reply: string): AckToken | undefined {
 export interface PullResult {
   readonly messages: Msg[];
   readonly status: number;
+  /** Resolves when the server-side request is over (it may outlive an abort by up to `expiresMs`). */
+  readonly over: Promise<void>;
 }
 
 /** Options of one pull request. */
@@ -47,8 +49,8 @@ export interface PullOptions {
  * server version and supports `no_wait` (the client's consumer API does not go below one second).
  * Resolves with the delivered messages (up to `batch`) once the batch is full, the server reports no
  * (more) messages or the request expired. `onLate` receives messages the server still delivers to this
- * request after `signal` aborted it, so the caller can give them back instead of letting them wait for
- * their ack wait to pass.
+ * request after `signal` aborted it, once the request is over: giving them back earlier would let the
+ * server redeliver them into the same still-open request.
  */
 export async function pull(
   nc: NatsConnection,
@@ -56,7 +58,7 @@ export async function pull(
   consumer: string,
   opts: PullOptions,
   signal?: AbortSignal,
-  onLate?: (m: Msg) => void,
+  onLate?: (late: Msg[]) => void,
 ): Promise<PullResult> {
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
@@ -68,7 +70,12 @@ export async function pull(
   // The server ends the request itself; this timer only guards against a lost connection.
   const guard = setTimeout(() => sub.unsubscribe(), (opts.expiresMs ?? 0) + 5_000);
   const out: Msg[] = [];
+  const late: Msg[] = [];
   let status = 0;
+  let ended!: () => void;
+  const over = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
   let aborted = signal?.aborted ?? false;
   const onAbort = () => {
     aborted = true;
@@ -79,7 +86,16 @@ export async function pull(
   const result = new Promise<PullResult>((resolve) => {
     finish = resolve;
   });
-  signal?.addEventListener('abort', () => finish({ messages: out, status }), { once: true });
+  signal?.addEventListener(
+    'abort',
+    () => {
+      finish({ messages: out, status, over });
+      // Dropping the inbox removes our interest: the server discards the open request instead of
+      // delivering into it (what still arrives before that goes to onLate).
+      if (!onLate) sub.unsubscribe();
+    },
+    { once: true },
+  );
   void (async () => {
     try {
       for await (const m of sub) {
@@ -89,7 +105,7 @@ export async function pull(
           status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
           break;
         }
-        if (aborted) onLate?.(m);
+        if (aborted) late.push(m);
         else out.push(m);
         if (out.length >= opts.batch) break;
       }
@@ -97,7 +113,9 @@ export async function pull(
       clearTimeout(guard);
       sub.unsubscribe();
       signal?.removeEventListener('abort', onAbort);
-      finish({ messages: out, status });
+      finish({ messages: out, status, over });
+      if (late.length > 0) onLate?.(late);
+      ended();
     }
   })();
   return result;

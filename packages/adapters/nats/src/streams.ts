@@ -3,21 +3,13 @@ import type { CallContext } from '@prism/sdk';
 import type { StreamBasicImpl } from '@prism/stream-basic';
 import { GroupStart, type StreamConsumerGroupsImpl } from '@prism/stream-consumer-groups';
 import type { StreamReplayImpl } from '@prism/stream-replay';
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  DeliverPolicy,
-  type JsMsg,
-  nanos,
-  type OrderedConsumerOptions,
-  RetentionPolicy,
-} from 'nats';
+import { AckPolicy, DeliverPolicy, type Msg, nanos, RetentionPolicy } from 'nats';
 import { isConsumerNotFound, isStreamNotFound, type NatsBackend } from './connection.js';
 import type { DurableStreams } from './durable.js';
 import { H_ID, metadataOf, newId, reservedOf, toHeaders } from './message.js';
 import { encodeToken, type Names } from './names.js';
 import { ackDeliveries, jsMessage } from './persistent.js';
-import { parseAckSubject } from './pull.js';
+import { type AckToken, parseAckSubject, pull } from './pull.js';
 
 type Start = { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
 
@@ -113,30 +105,47 @@ export class JetStreams {
     const upTo = opts.follow ? Number.POSITIVE_INFINITY : (last ?? 0);
     if (start.kind === 'offset' && start.offset > upTo) return;
     if (upTo === 0) return;
-    const options: Partial<OrderedConsumerOptions> =
+    const startCfg =
       start.kind === 'time'
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.ms).toISOString() }
         : start.offset > 1
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.offset }
           : { deliver_policy: DeliverPolicy.All };
-    const consumer = await b.call(() => b.js.consumers.get(name, options));
-    let messages: ConsumerMessages | undefined;
-    const stop = () => messages?.stop();
-    signal.addEventListener('abort', stop, { once: true });
+    // An ephemeral, unacknowledged consumer per read: the server removes it if we vanish.
+    const jsm = await b.call(() => b.jsm());
+    const consumer = await b.call(() =>
+      jsm.consumers.add(name, {
+        ...startCfg,
+        ack_policy: AckPolicy.None,
+        inactive_threshold: nanos(60_000),
+        mem_storage: true,
+      }),
+    );
     let count = 0;
     try {
-      messages = await b.call(() => consumer.consume({ max_messages: 64 }));
-      if (signal.aborted) return;
-      for await (const m of messages as AsyncIterable<JsMsg>) {
-        if (m.seq > upTo) return;
-        yield { offset: BigInt(m.seq), message: storedMessage(stream, m) };
-        if (opts.maxRecords > 0 && ++count >= opts.maxRecords) return;
-        // Caught up with the records present at the start (also when some were trimmed meanwhile).
-        if (!opts.follow && (m.seq >= upTo || m.info.pending === 0)) return;
+      while (!signal.aborted) {
+        const want = opts.maxRecords > 0 ? Math.min(64, opts.maxRecords - count) : 64;
+        // Pulled only when the client asked for more: at most one batch is held in memory.
+        const { messages } = await b.call(() =>
+          pull(
+            b.conn,
+            name,
+            consumer.name,
+            { batch: want, ...(opts.follow ? { expiresMs: 5_000 } : {}) },
+            signal,
+          ),
+        );
+        if (messages.length === 0 && !opts.follow) return;
+        for (const m of messages) {
+          const token = parseAckSubject(m.reply ?? '');
+          if (!token || token.streamSeq > upTo) return;
+          yield { offset: BigInt(token.streamSeq), message: recordOf(stream, m, token) };
+          if (opts.maxRecords > 0 && ++count >= opts.maxRecords) return;
+          if (!opts.follow && token.streamSeq >= upTo) return;
+        }
       }
     } finally {
-      signal.removeEventListener('abort', stop);
-      stop();
+      void jsm.consumers.delete(name, consumer.name).catch(() => {});
     }
   }
 
@@ -217,17 +226,13 @@ export class JetStreams {
   }
 }
 
-/** A record read through an ordered consumer. */
-function storedMessage(stream: string, m: JsMsg) {
+/** A record read through an ephemeral consumer. */
+function recordOf(stream: string, m: Msg, token: AckToken) {
   return {
-    id: reservedOf(m.headers, H_ID) ?? String(m.seq),
+    id: reservedOf(m.headers, H_ID) ?? String(token.streamSeq),
     topic: stream,
     payload: m.data,
     metadata: metadataOf(m.headers),
-    // The ack subject carries the exact nanosecond timestamp (info.timestampNanos is a lossy double).
-    timestampMs: BigInt(
-      parseAckSubject((m as JsMsg & { reply?: string }).reply ?? '')?.timestampMs ??
-        Math.floor(m.info.timestampNanos / 1e6),
-    ),
+    timestampMs: BigInt(token.timestampMs),
   };
 }
