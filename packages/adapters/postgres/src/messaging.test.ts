@@ -2,6 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PubSubBasic, SubscribeRequestSchema } from '@prism/pubsub-basic';
 import { expectCode, pollUntil, pubsubBasic, sameBytes, utf8 } from '@prism/pubsub-basic/conformance';
+import { PubSubWildcards } from '@prism/pubsub-wildcards';
+import { pubsubWildcards } from '@prism/pubsub-wildcards/conformance';
 import { QueueBasic } from '@prism/queue-basic';
 import { queueClient } from '@prism/queue-basic/conformance';
 import { ConfigureDeadLetterRequestSchema, QueueDeadLetter } from '@prism/queue-dead-letter';
@@ -240,8 +242,9 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
   });
 
   it('sends a message inline up to the NOTIFY limit and through the table just above it', async () => {
-    const { ps } = await open('ps-boundary');
+    const { ps, handle } = await open('ps-boundary');
     const s = await ps.subscribe('edge');
+    const pattern = await pubsubWildcards(handle.get(PubSubWildcards)!, 'ps-boundary').subscribe('>');
     // The largest payload whose inline notification still fits, and one byte more.
     const size = (n: number) =>
       Buffer.byteLength(
@@ -260,6 +263,13 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
     expect(sameBytes(stored.payload, big)).toBe(true);
     expect(stored.metadata).toEqual({ note: 'stored' });
     expect(s.messages.map((m) => m.id)).toEqual([inlineId, storedId]);
+    // Pattern subscriptions get both too, through the namespace's pattern channel.
+    await pattern.waitForId(storedId);
+    expect(pattern.messages.map((m) => [m.id, m.topic, m.payload.byteLength])).toEqual([
+      [inlineId, 'edge', fits],
+      [storedId, 'edge', fits + 1],
+    ]);
+    await pattern.cancel();
     const rows =
       await direct`SELECT id::text, topic FROM prism.pubsub_messages WHERE namespace = 'ps-boundary'`;
     expect(rows).toEqual([{ id: storedId, topic: 'edge' }]);
@@ -316,6 +326,21 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
     await s2.cancel();
     await pollUntil('no channel listened to', async () => (await listening()) === 0);
     expect(s1.messages.map((m) => m.id)).not.toContain(id);
+  });
+
+  it('ends open subscription streams with UNAVAILABLE when the instance closes', async () => {
+    const { handle } = await open('ps-close');
+    const abort = new AbortController();
+    const stream = handle
+      .get(PubSubBasic)!
+      .subscribe(create(SubscribeRequestSchema, { namespace: 'ps-close', topic: 't' }), {
+        signal: abort.signal,
+      })
+      [Symbol.asyncIterator]();
+    expect((await stream.next()).value?.event?.case).toBe('subscribed');
+    const ended = expectCode(() => stream.next(), Code.Unavailable);
+    await handle.close();
+    await ended;
   });
 
   it('drops and counts what a slow subscriber cannot take, keeping what it delivers in order', async () => {
