@@ -30,9 +30,15 @@ export async function startTestProxy(yaml: string): Promise<TestProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-proxy-test-'));
   const file = join(dir, 'prism.yaml');
   writeFileSync(file, yaml);
-  const { config, catalog } = await loadProxyConfig(file);
   const logger = createLogger({ name: 'test-proxy', level: process.env.PRISM_LOG_LEVEL ?? 'warn' });
-  const proxy = await startProxy({ config, catalog, port: 0, host: '127.0.0.1', configFile: file, logger });
+  let proxy: RunningProxy;
+  try {
+    const { config, catalog } = await loadProxyConfig(file);
+    proxy = await startProxy({ config, catalog, port: 0, host: '127.0.0.1', configFile: file, logger });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const transports: { close(): void }[] = [];
   return {
     proxy,
