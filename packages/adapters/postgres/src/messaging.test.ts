@@ -277,7 +277,7 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
   });
 
   it('keeps publish order when large and small messages interleave, and sweeps stored rows', async () => {
-    const { ps } = await open('ps-order', { pubsub_retention_ms: 1000, sweep_interval_ms: 50 });
+    const { ps } = await open('ps-order', { pubsub_retention_ms: 3000, sweep_interval_ms: 50 });
     const s = await ps.subscribe('mixed');
     const payloads = Array.from({ length: 12 }, (_, i) => new Uint8Array(i % 3 === 0 ? 50_000 : 10).fill(i));
     const ids: string[] = [];
