@@ -21,15 +21,17 @@ export const NOTIFY_MAX_BYTES = 7999;
 
 /** What travels in a NOTIFY: the message itself, or (`r`) a reference to its row in pubsub_messages. */
 interface Envelope {
-  /** id, namespace, topic, timestamp (ms) */
+  /** Message id. */
   i: string;
+  /** Namespace and topic (receivers check them: a hashed channel name could in theory be shared). */
   n: string;
   t: string;
+  /** Publish time, ms since the epoch. */
   s: number;
-  /** payload as base64 and metadata, when inline */
+  /** Inline only: payload as base64, and metadata when not empty. */
   p?: string;
   m?: Record<string, string>;
-  /** 1 when stored in the table: fetch by (namespace, id) */
+  /** 1 when the message is stored in pubsub_messages: fetch it by (namespace, id). */
   r?: 1;
 }
 
