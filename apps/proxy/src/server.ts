@@ -80,6 +80,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       mountReflection(router, [...interfaces.map((i) => i.service), Health]);
     },
     readMaxBytes: config.proxy.readMaxBytes,
+    // gzip only pays off for large messages; below this, compressing (when a client offers
+    // grpc-accept-encoding) costs more CPU than it saves on the wire.
+    compressMinBytes: 16 * 1024,
     shutdownSignal: shutdownController.signal,
   });
 
