@@ -85,7 +85,7 @@ async function start<T extends TestServer>(name: string, fn: () => Promise<T>): 
 async function proxyWith(
   name: string,
   yaml: string,
-  extra: { workers?: number } = {},
+  extra: { workers?: number; env?: Record<string, string> } = {},
 ): Promise<BenchProcess> {
   const config = join(tmp, `${name}.yaml`);
   writeFileSync(config, yaml);
@@ -140,12 +140,34 @@ try {
   figures['proxy RSS peak under load (MB)'] = peakRss;
   clearInterval(rssTimer);
   await run('protocol', 'Protocols', '', () => s.protocols(bench, proxy, 64));
+  await run('fastpath', 'Unary fast path off vs on', '', async () => {
+    const slow = await proxyWith('no-fast-path', proxyYaml(urls, { memstoreOnly: true }), {
+      env: { PRISM_FAST_PATH: '0' },
+    });
+    const out: Scenario[] = [];
+    for (const concurrency of [64, 1]) {
+      const off = await s.viaWire(bench, slow.url, { op: 'get', namespace: 'bench-mem', concurrency });
+      const on = await s.viaWire(bench, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency });
+      out.push({
+        id: `fastpath-c${concurrency}`,
+        title: `What the unary fast path gains: MemStore Get through Prism, concurrency ${concurrency}`,
+        how: 'Same proxy build and config; the first row runs with PRISM_FAST_PATH=0 (every call through connect-node’s generic handler), the second with the fast path (default).',
+        directName: 'connect-node handler only',
+        direct: off,
+        proxyName: 'with the unary fast path',
+        proxy: on,
+      });
+    }
+    await slow.stop();
+    return out;
+  });
 
   const notStarted = (what: string) => `${what} did not start on this machine`;
   await run('redis', 'Redis Get', '', async () => {
     if (!urls.redis) throw new Error(notStarted('redis-server'));
     return [
       await s.redisGet(bench, proxy, urls.redis, 1000),
+      await s.redisAdapter(bench, urls.redis, 1000),
       await s.redisGet(bench, proxy, urls.redis, undefined, 64),
     ];
   });

@@ -107,6 +107,7 @@ export async function spawnProxy(opts: {
   logFile: string;
   workers?: number;
   nodeArgs?: string[];
+  env?: Record<string, string>;
 }): Promise<BenchProcess> {
   const main = join(repoRoot(), 'apps/proxy/dist/main.js');
   const args = [
@@ -125,7 +126,7 @@ export async function spawnProxy(opts: {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', log, log],
-    env: { ...process.env, PRISM_LOG_LEVEL: process.env.PRISM_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, PRISM_LOG_LEVEL: process.env.PRISM_LOG_LEVEL ?? 'warn', ...opts.env },
   });
   try {
     const coldStartMs = await waitServing(url, t0, child, opts.logFile);

@@ -1,6 +1,7 @@
 import memstorePlugin from '@prism/adapter-memstore';
 import natsPlugin from '@prism/adapter-nats';
 import postgresPlugin from '@prism/adapter-postgres';
+import redisPlugin from '@prism/adapter-redis';
 import { buildWorkload } from '../ops.js';
 import type { LoadReport } from '../report.js';
 import { DEFAULTS, driveOp, type LoadOptions, runLoad } from '../run.js';
@@ -147,6 +148,29 @@ export async function redisGet(
       proxy: p,
     };
   } finally {
+    await direct.close();
+  }
+}
+
+/** Where Redis latency goes: node-redis alone vs the redis adapter in-process (no proxy hop). */
+export async function redisAdapter(b: Bench, redisUrl: string, rps: number): Promise<Scenario> {
+  const direct = await redisDirect(redisUrl, b.keys, b.valueSize);
+  const handle = await startPlugin(redisPlugin, { url: redisUrl }, 'bench-redis-direct');
+  try {
+    const kv = await inProcessKv(handle, b.keys, b.valueSize);
+    const d = await driveOp('node-redis', direct.get, loop(b, 64, rps));
+    const a = await driveOp('redis adapter in-process', kv.get, loop(b, 64, rps));
+    return {
+      id: `redis-adapter-${rps}rps`,
+      title: `Redis Get ${b.valueSize} B at ${rps} req/s: node-redis vs the redis adapter in-process`,
+      how: 'Attribution: both rows in the benchmark process, no network hop to a proxy. The difference is what the adapter (validation, key prefix, error mapping, metrics, per-command timeout) adds.',
+      directName: 'node-redis',
+      direct: d,
+      proxyName: 'redis adapter in-process',
+      proxy: a,
+    };
+  } finally {
+    await handle.close();
     await direct.close();
   }
 }
