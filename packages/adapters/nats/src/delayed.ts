@@ -4,7 +4,7 @@ import { AckPolicy, nanos, RetentionPolicy } from 'nats';
 import { isStreamNotFound, type NatsBackend } from './connection.js';
 import { H_DELIVER_AT, H_ID, metadataOf, newId, reservedOf, toHeaders } from './message.js';
 import { decodeToken, type Names } from './names.js';
-import { nakWithDelay, parseAckSubject, pull, sendAck } from './pull.js';
+import { nakWithDelay, parseAckSubject, pullSome, sendAck } from './pull.js';
 import type { Queues } from './queues.js';
 
 const SCHEDULER = 'scheduler';
@@ -64,15 +64,13 @@ export class DelayedQueues {
     for (let failures = 0; !signal.aborted; ) {
       try {
         await this.ensure();
-        const { messages } = await pull(
+        const { messages } = await pullSome(
           this.backend.conn,
           this.names.delayedStream,
           SCHEDULER,
-          { batch: 100, expiresMs: 5_000 },
+          100,
+          5_000,
           signal,
-          (late) => {
-            for (const m of late) if (m.reply) sendAck(this.backend.conn, m.reply, '-NAK');
-          },
         );
         for (const m of messages) {
           const token = parseAckSubject(m.reply ?? '');

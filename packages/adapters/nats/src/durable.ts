@@ -1,7 +1,12 @@
 import type { Msg } from 'nats';
 import type { NatsBackend } from './connection.js';
 import { isConsumerNotFound } from './connection.js';
-import { pull, sendAck } from './pull.js';
+import { pullSome, sendAck } from './pull.js';
+
+/** How long one pull request waits at the server (also how long a closed stream's request lingers). */
+const PULL_EXPIRES_MS = 1_000;
+/** Safety margin before an ack-wait deadline within which a delivery is no longer given back. */
+const NAK_MARGIN_MS = 250;
 
 /**
  * Unacked deliveries of one response stream. An entry leaves when it is acked through this adapter
@@ -46,8 +51,9 @@ class InFlight {
       signal.addEventListener('abort', done, { once: true });
     });
   }
-  pending(): string[] {
-    return [...this.until.keys()];
+  /** Unacked deliveries with their ack-wait deadlines. */
+  pending(): [string, number][] {
+    return [...this.until.entries()];
   }
 }
 
@@ -84,15 +90,13 @@ export class DurableStreams {
           await inflight.changed(signal);
           continue;
         }
-        const { messages, status, over } = await pull(
+        const { messages, status, over } = await pullSome(
           backend.conn,
           stream,
           consumer,
-          { batch: room, expiresMs: 2_000 },
+          room,
+          PULL_EXPIRES_MS,
           signal,
-          (late) => {
-            for (const m of late) if (m.reply && backend.connected) sendAck(backend.conn, m.reply, '-NAK');
-          },
         );
         lastRequest = over;
         if (status === 409 && messages.length === 0) {
@@ -113,10 +117,15 @@ export class DurableStreams {
       }
     } finally {
       this.open.delete(inflight);
-      // Give back after our open pull request is over, or the server would redeliver into it.
+      // Give back after our abandoned pull request expired at the server (a redelivery attempt into it
+      // would be rolled back and lose the delivery count). Only
+      // deliveries whose ack wait has not passed: an older one may already be redelivered to someone
+      // else, and JetStream applies a NAK to whatever delivery of that message is current.
       const unacked = inflight.pending();
       void lastRequest.then(() => {
-        for (const reply of unacked) if (backend.connected) sendAck(backend.conn, reply, '-NAK');
+        const safe = Date.now() + NAK_MARGIN_MS;
+        for (const [reply, until] of unacked)
+          if (until > safe && backend.connected) sendAck(backend.conn, reply, '-NAK');
       });
     }
   }

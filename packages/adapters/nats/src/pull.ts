@@ -48,9 +48,8 @@ export interface PullOptions {
  * One pull request on a durable pull consumer, over the JetStream wire API: it works the same on every
  * server version and supports `no_wait` (the client's consumer API does not go below one second).
  * Resolves with the delivered messages (up to `batch`) once the batch is full, the server reports no
- * (more) messages or the request expired. `onLate` receives messages the server still delivers to this
- * request after `signal` aborted it, once the request is over: giving them back earlier would let the
- * server redeliver them into the same still-open request.
+ * (more) messages, the request expired, or `signal` aborted. On abort the inbox is dropped at once, so
+ * the server, finding no interest, delivers nothing more into the abandoned request.
  */
 export async function pull(
   nc: NatsConnection,
@@ -58,7 +57,6 @@ export async function pull(
   consumer: string,
   opts: PullOptions,
   signal?: AbortSignal,
-  onLate?: (late: Msg[]) => void,
 ): Promise<PullResult> {
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
@@ -66,59 +64,41 @@ export async function pull(
     opts.expiresMs === undefined
       ? { batch: opts.batch, no_wait: true }
       : { batch: opts.batch, expires: nanos(Math.max(opts.expiresMs, 1)) };
+  const serverDeadline = Date.now() + (opts.expiresMs ?? 0) + 100;
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(req), { reply: inbox });
   // The server ends the request itself; this timer only guards against a lost connection.
   const guard = setTimeout(() => sub.unsubscribe(), (opts.expiresMs ?? 0) + 5_000);
   const out: Msg[] = [];
-  const late: Msg[] = [];
   let status = 0;
-  let ended!: () => void;
-  const over = new Promise<void>((resolve) => {
-    ended = resolve;
-  });
-  let aborted = signal?.aborted ?? false;
-  const onAbort = () => {
-    aborted = true;
-  };
+  let completed = false;
+  const onAbort = () => sub.unsubscribe();
   signal?.addEventListener('abort', onAbort, { once: true });
-  // Resolve the caller at abort time while the loop below keeps handing late deliveries to onLate.
-  let finish!: (v: PullResult) => void;
-  const result = new Promise<PullResult>((resolve) => {
-    finish = resolve;
-  });
-  signal?.addEventListener(
-    'abort',
-    () => {
-      finish({ messages: out, status, over });
-      // Dropping the inbox removes our interest: the server discards the open request instead of
-      // delivering into it (what still arrives before that goes to onLate).
-      if (!onLate) sub.unsubscribe();
-    },
-    { once: true },
-  );
-  void (async () => {
-    try {
-      for await (const m of sub) {
-        const code = m.headers?.code ?? 0;
-        if (code === 100) continue; // idle heartbeat
-        if (code >= 400 || (!m.reply && m.data.length === 0)) {
-          status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
-          break;
-        }
-        if (aborted) late.push(m);
-        else out.push(m);
-        if (out.length >= opts.batch) break;
+  if (signal?.aborted) sub.unsubscribe();
+  try {
+    for await (const m of sub) {
+      const code = m.headers?.code ?? 0;
+      if (code === 100) continue; // idle heartbeat
+      if (code >= 400 || (!m.reply && m.data.length === 0)) {
+        status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
+        completed = true;
+        break;
       }
-    } finally {
-      clearTimeout(guard);
-      sub.unsubscribe();
-      signal?.removeEventListener('abort', onAbort);
-      finish({ messages: out, status, over });
-      if (late.length > 0) onLate?.(late);
-      ended();
+      out.push(m);
+      if (out.length >= opts.batch) {
+        completed = true;
+        break;
+      }
     }
-  })();
-  return result;
+  } finally {
+    clearTimeout(guard);
+    sub.unsubscribe();
+    signal?.removeEventListener('abort', onAbort);
+  }
+  // An abandoned request lives on at the server until it expires.
+  const wait = completed ? 0 : Math.max(0, serverDeadline - Date.now());
+  const over =
+    wait > 0 ? new Promise<void>((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve();
+  return { messages: out, status, over };
 }
 
 const encoder = new TextEncoder();
@@ -131,3 +111,20 @@ export function sendAck(nc: NatsConnection, reply: string, verb: string): void {
 /** `-NAK` with a redelivery delay: the delivery stays pending and is redelivered after `delayMs`. */
 export const nakWithDelay = (delayMs: number): string =>
   delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(delayMs) })}` : '-NAK';
+
+/**
+ * Up to `max` messages with low latency: what is available now, else a long-poll for ONE message (a
+ * pull request for a larger batch would hold early messages back until the batch fills or expires).
+ */
+export async function pullSome(
+  nc: NatsConnection,
+  stream: string,
+  consumer: string,
+  max: number,
+  expiresMs: number,
+  signal?: AbortSignal,
+): Promise<PullResult> {
+  const now = await pull(nc, stream, consumer, { batch: max }, signal);
+  if (now.messages.length > 0 || now.status === 409 || signal?.aborted) return now;
+  return pull(nc, stream, consumer, { batch: 1, expiresMs }, signal);
+}

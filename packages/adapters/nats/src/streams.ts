@@ -9,7 +9,7 @@ import type { DurableStreams } from './durable.js';
 import { H_ID, metadataOf, newId, reservedOf, toHeaders } from './message.js';
 import { encodeToken, type Names } from './names.js';
 import { ackDeliveries, jsMessage } from './persistent.js';
-import { type AckToken, parseAckSubject, pull } from './pull.js';
+import { type AckToken, parseAckSubject, pull, pullSome } from './pull.js';
 
 type Start = { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
 
@@ -127,13 +127,9 @@ export class JetStreams {
         const want = opts.maxRecords > 0 ? Math.min(64, opts.maxRecords - count) : 64;
         // Pulled only when the client asked for more: at most one batch is held in memory.
         const { messages } = await b.call(() =>
-          pull(
-            b.conn,
-            name,
-            consumer.name,
-            { batch: want, ...(opts.follow ? { expiresMs: 5_000 } : {}) },
-            signal,
-          ),
+          opts.follow
+            ? pullSome(b.conn, name, consumer.name, want, 5_000, signal)
+            : pull(b.conn, name, consumer.name, { batch: want }, signal),
         );
         if (messages.length === 0 && !opts.follow) return;
         for (const m of messages) {
