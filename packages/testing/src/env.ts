@@ -1,13 +1,14 @@
 import { readLog } from './process.js';
 
 /** Backend kinds the jest glue can start once per test run. */
-export type TestServerKind = 'redis' | 'postgres' | 'nats';
+export type TestServerKind = 'redis' | 'postgres' | 'nats' | 'kafka';
 
 /** Environment variable prefix per kind: `<prefix>_URL` holds the URL, `<prefix>_LOG` the log file. */
 export const TEST_ENV_PREFIX: Readonly<Record<string, string>> = {
   redis: 'PRISM_TEST_REDIS',
   postgres: 'PRISM_TEST_PG',
   nats: 'PRISM_TEST_NATS',
+  kafka: 'PRISM_TEST_KAFKA',
 };
 
 function prefixOf(kind: string): string {

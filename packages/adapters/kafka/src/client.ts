@@ -202,7 +202,11 @@ export class KafkaBackend {
     await call<unknown>('connect', (cb) =>
       producer.connect({ timeout: this.#config.request_timeout_ms }, (err, data) => cb(err, data)),
     ).catch((err) => {
-      producer.disconnect();
+      try {
+        producer.disconnect();
+      } catch {
+        // never connected: nothing to close
+      }
       throw err instanceof ConnectError ? err : unavailable(`kafka connect: ${(err as Error).message}`);
     });
     this.#producer = producer;

@@ -21,7 +21,6 @@ const E = rdkafka.CODES.ERRORS;
 /** Methods the library has (lib/kafka-consumer.js) but its typings omit. */
 type GroupConsumer = KafkaConsumer & {
   commitCb(offsets: TopicPartitionOffset[], cb: (err: LibrdKafkaError | null) => void): void;
-  rebalanceProtocol(): 'NONE' | 'EAGER' | 'COOPERATIVE';
   incrementalAssign(assignment: TopicPartition[]): void;
   incrementalUnassign(assignment: TopicPartition[]): void;
 };
@@ -273,19 +272,18 @@ export class KafkaGroups {
   #rebalance(member: Member | undefined, err: LibrdKafkaError, assignment: TopicPartition[]): void {
     if (!member) return;
     const c = member.consumer;
-    const cooperative = c.rebalanceProtocol() === 'COOPERATIVE';
+    // The strategy is cooperative-sticky, so assignment changes are always incremental (rebalanceProtocol()
+    // may say NONE while the consumer closes, and a full unassign() would then fail and stall the close).
     try {
       if (err.code === E.ERR__ASSIGN_PARTITIONS) {
         member.assigned(assignment);
-        if (cooperative) c.incrementalAssign(assignment);
-        else c.assign(assignment);
+        c.incrementalAssign(assignment);
       } else if (err.code === E.ERR__REVOKE_PARTITIONS) {
         member.revoked(assignment);
-        if (cooperative) c.incrementalUnassign(assignment);
-        else c.unassign();
+        c.incrementalUnassign(assignment);
       }
     } catch (e) {
-      this.logger.warn({ err: (e as Error).message }, 'kafka rebalance failed');
+      this.logger.warn({ err: (e as Error).message, code: err.code }, 'kafka rebalance failed');
     }
   }
 

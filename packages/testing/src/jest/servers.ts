@@ -1,3 +1,4 @@
+import { startKafka } from '../kafka.js';
 import { startNats } from '../nats.js';
 import { startPostgres } from '../postgres.js';
 import { startRedis } from '../redis.js';
@@ -19,5 +20,10 @@ export const RUN_STARTERS: Readonly<Record<string, () => Promise<StartedForRun>>
   nats: async () => {
     const server = await startNats();
     return { server, extraEnv: { PRISM_TEST_NATS_MONITOR_URL: server.monitorUrl } };
+  },
+  // PRISM_TEST_KAFKA_URL is kafka://127.0.0.1:<port>; clients want the bootstrap host:port.
+  kafka: async () => {
+    const server = await startKafka();
+    return { server, extraEnv: { PRISM_TEST_KAFKA_BOOTSTRAP: server.bootstrap } };
   },
 };
