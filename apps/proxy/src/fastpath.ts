@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import type { Readable } from 'node:stream';
 import {
   create,
   type DescMessage,
@@ -15,14 +16,14 @@ import type { CallContext, InterfaceDefinition } from '@prism/sdk';
 import type { NamespaceTable } from './namespaces.js';
 import { resolve } from './router.js';
 
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
 type Method = (request: { namespace: string }, ctx: CallContext) => unknown;
 type Protocol = 'grpc' | 'grpcweb' | 'connect';
+type Headers1 = http.IncomingHttpHeaders | http2.IncomingHttpHeaders;
 
 interface Route {
   readonly iface: InterfaceDefinition;
-  readonly method: DescMethod;
+  readonly input: DescMessage;
+  readonly output: DescMessage;
   readonly name: string;
 }
 
@@ -36,8 +37,11 @@ const PROTOCOL_OF: Readonly<Record<string, Protocol>> = {
 };
 
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto' } as const;
+const WEB_HEADERS = { ':status': 200, 'content-type': 'application/grpc-web+proto' } as const;
+const CONNECT_HEADERS = { ':status': 200, 'content-type': 'application/proto' } as const;
 const GRPC_OK_TRAILERS = { 'grpc-status': '0' } as const;
 const WEB_OK_TRAILER = frame(Buffer.from('grpc-status: 0\r\n'), 0x80);
+const EMPTY = Buffer.alloc(0);
 
 function frame(message: Uint8Array, flags = 0): Buffer {
   const out = Buffer.allocUnsafe(5 + message.byteLength);
@@ -65,111 +69,153 @@ class LazyContext implements CallContext {
   }
 }
 
+/** Where a call's answer goes: an HTTP/2 stream or an HTTP/1.1 response. */
+interface Reply {
+  ok(message: Uint8Array): void;
+  error(err: ConnectError): void;
+  onClose(fn: () => void): void;
+}
+
+/** The fast path's two entry points: raw HTTP/2 streams and HTTP/1.1 requests. */
+export interface UnaryFastPath {
+  /** Serves an HTTP/2 stream when it is a call the fast path takes; false leaves it to the general path. */
+  stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+  /** Same for an HTTP/1.1 (or compat) request. */
+  request(
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ): boolean;
+}
+
 /**
  * The unary hot path. Binary-protobuf unary calls of the mounted interfaces (gRPC, gRPC-web and Connect,
- * uncompressed, without a deadline header, not from a browser) are decoded, routed and answered here
- * directly on the HTTP/2 stream; everything else (streams, JSON, compression, deadlines, CORS, health,
- * reflection) is left to connect-node. Returns a handler that answers false for requests it leaves.
+ * uncompressed, without a deadline header, not from a browser) are decoded, routed and answered here:
+ * on HTTP/2 straight on the stream, without the compat request/response objects or connect-node's
+ * generic pipeline. Everything else (streams, JSON, compression, deadlines, CORS, health, reflection)
+ * is left to connect-node. PRISM_FAST_PATH=0 turns it off (comparisons, escape hatch).
  */
 export function createUnaryFastPath(
   table: NamespaceTable,
   interfaces: readonly InterfaceDefinition[],
   readMaxBytes: number,
-): (req: Req, res: Res) => boolean {
-  // PRISM_FAST_PATH=0 sends everything through connect-node (for comparisons and as an escape hatch).
-  if (process.env.PRISM_FAST_PATH === '0') return () => false;
+): UnaryFastPath {
+  if (process.env.PRISM_FAST_PATH === '0') return { stream: () => false, request: () => false };
   const routes = new Map<string, Route>();
   for (const iface of interfaces)
-    for (const method of iface.service.methods)
+    for (const method of iface.service.methods as readonly DescMethod[])
       if (method.methodKind === 'unary')
-        routes.set(`/${iface.service.typeName}/${method.name}`, { iface, method, name: method.localName });
+        routes.set(`/${iface.service.typeName}/${method.name}`, {
+          iface,
+          input: method.input,
+          output: method.output,
+          name: method.localName,
+        });
 
-  return (req, res) => {
-    if (req.method !== 'POST') return false;
-    const route = routes.get(req.url ?? '');
-    if (!route) return false;
-    const h = req.headers;
+  /** The protocol when the fast path takes this call, else undefined. */
+  const accept = (h: Headers1, http2: boolean): Protocol | undefined => {
     const protocol = PROTOCOL_OF[h['content-type'] ?? ''];
-    if (protocol === undefined || h.origin !== undefined) return false;
-    if (protocol === 'connect') {
-      if ((h['content-encoding'] ?? 'identity') !== 'identity' || h['connect-timeout-ms'] !== undefined)
-        return false;
-    } else if ((h['grpc-encoding'] ?? 'identity') !== 'identity' || h['grpc-timeout'] !== undefined)
-      return false;
-    if (protocol === 'grpc' && req.httpVersionMajor !== 2) return false;
-    serve(req, res, route, protocol);
-    return true;
+    if (protocol === undefined || h.origin !== undefined) return undefined;
+    if (protocol === 'connect')
+      return (h['content-encoding'] ?? 'identity') === 'identity' && h['connect-timeout-ms'] === undefined
+        ? protocol
+        : undefined;
+    if ((h['grpc-encoding'] ?? 'identity') !== 'identity' || h['grpc-timeout'] !== undefined)
+      return undefined;
+    return protocol === 'grpc' && !http2 ? undefined : protocol;
   };
 
-  function serve(req: Req, res: Res, route: Route, protocol: Protocol): void {
+  /** Decodes, routes and runs one call, answering through `reply`. */
+  const call = (route: Route, protocol: Protocol, body: Buffer, tooBig: boolean, reply: Reply): void => {
+    if (tooBig)
+      return reply.error(
+        new ConnectError(
+          `message size is larger than configured readMaxBytes ${readMaxBytes}`,
+          Code.ResourceExhausted,
+        ),
+      );
+    let input: { namespace: string };
+    try {
+      input = fromBinary(route.input, unwrap(body, protocol, readMaxBytes)) as unknown as {
+        namespace: string;
+      };
+    } catch (err) {
+      return reply.error(asError(err, Code.InvalidArgument));
+    }
+    const ctx = new LazyContext();
+    reply.onClose(() => ctx.abandon());
+    const answer = (out: unknown) => {
+      ctx.done = true;
+      let bytes: Uint8Array;
+      try {
+        bytes = toBinary(
+          route.output,
+          isMessage(out, route.output) ? out : create(route.output, out as never),
+        );
+      } catch (err) {
+        return reply.error(asError(err));
+      }
+      reply.ok(bytes);
+    };
+    const fail = (err: unknown) => {
+      ctx.done = true;
+      reply.error(asError(err));
+    };
+    let result: unknown;
+    try {
+      result = (resolve(table, route.iface, input.namespace)[route.name] as unknown as Method)(input, ctx);
+    } catch (err) {
+      return fail(err);
+    }
+    if (result instanceof Promise) result.then(answer, fail);
+    else answer(result);
+  };
+
+  /** Collects a request body (bounded by readMaxBytes) and hands it to `done`. */
+  const readBody = (source: Readable, done: (body: Buffer, tooBig: boolean) => void): void => {
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
     let size = 0;
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
+    source.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > readMaxBytes + 5) tooBig = true;
-      if (tooBig) return;
+      if (size > readMaxBytes + 5) return;
       if (!first) first = c;
       else if (chunks) chunks.push(c);
       else chunks = [first, c];
     });
-    req.once('end', () => {
-      if (tooBig) {
-        const err = new ConnectError(
-          `message size is larger than configured readMaxBytes ${readMaxBytes}`,
-          Code.ResourceExhausted,
-        );
-        return respondError(req, res, protocol, err);
-      }
-      const body = chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0));
-      let input: { namespace: string };
-      try {
-        input = fromBinary(route.method.input, unwrap(body, protocol, readMaxBytes)) as unknown as {
-          namespace: string;
-        };
-      } catch (err) {
-        return respondError(req, res, protocol, asError(err, Code.InvalidArgument));
-      }
-      const ctx = new LazyContext();
-      res.once('close', () => ctx.abandon());
-      let result: unknown;
-      try {
-        const impl = resolve(table, route.iface, input.namespace)[route.name] as unknown as Method;
-        result = impl(input, ctx);
-      } catch (err) {
-        ctx.done = true;
-        return respondError(req, res, protocol, asError(err));
-      }
-      if (result instanceof Promise)
-        result.then(
-          (out) => {
-            ctx.done = true;
-            respondOk(req, res, protocol, route.method.output, out);
-          },
-          (err: unknown) => {
-            ctx.done = true;
-            respondError(req, res, protocol, asError(err));
-          },
-        );
-      else {
-        ctx.done = true;
-        respondOk(req, res, protocol, route.method.output, result);
-      }
-    });
-  }
+    source.once('end', () =>
+      done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY), size > readMaxBytes + 5),
+    );
+  };
+
+  return {
+    stream(stream, headers) {
+      if (headers[':method'] !== 'POST') return false;
+      const route = routes.get(headers[':path'] ?? '');
+      if (!route) return false;
+      const protocol = accept(headers, true);
+      if (!protocol) return false;
+      // A client resetting the stream surfaces as 'error'; the call's 'close' handling covers it.
+      stream.on('error', () => {});
+      readBody(stream, (body, tooBig) => call(route, protocol, body, tooBig, h2Reply(stream, protocol)));
+      return true;
+    },
+    request(req, res) {
+      if (req.method !== 'POST') return false;
+      const route = routes.get(req.url ?? '');
+      if (!route) return false;
+      const protocol = accept(req.headers, req.httpVersionMajor === 2);
+      if (!protocol) return false;
+      readBody(req, (body, tooBig) =>
+        call(route, protocol, body, tooBig, h1Reply(res as http.ServerResponse, protocol)),
+      );
+      return true;
+    },
+  };
 }
 
 /** The message bytes of a request body: the body itself for Connect, the single envelope otherwise. */
 function unwrap(body: Buffer, protocol: Protocol, readMaxBytes: number): Uint8Array {
-  if (protocol === 'connect') {
-    if (body.length > readMaxBytes)
-      throw new ConnectError(
-        `message size ${body.length} is larger than configured readMaxBytes ${readMaxBytes}`,
-        Code.ResourceExhausted,
-      );
-    return body;
-  }
+  if (protocol === 'connect') return body;
   if (body.length < 5) throw new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
   const len = body.readUInt32BE(1);
   if (body[0] !== 0)
@@ -188,48 +234,7 @@ function asError(err: unknown, fallback = Code.Internal): ConnectError {
   return err instanceof ConnectError ? err : ConnectError.from(err, fallback);
 }
 
-function h2Stream(req: Req): http2.ServerHttp2Stream | undefined {
-  return req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream : undefined;
-}
-
-function respondOk(req: Req, res: Res, protocol: Protocol, schema: DescMessage, out: unknown): void {
-  let bytes: Uint8Array;
-  try {
-    const message = isMessage(out, schema) ? out : create(schema, out as never);
-    bytes = toBinary(schema, message);
-  } catch (err) {
-    respondError(req, res, protocol, asError(err));
-    return;
-  }
-  const stream = h2Stream(req);
-  if (stream) {
-    if (stream.destroyed || stream.closed) return;
-    if (protocol === 'grpc') {
-      // The compat response already answers 'wantTrailers' with its own trailer set: fill that one.
-      stream.respond(GRPC_HEADERS, { waitForTrailers: true });
-      (res as http2.Http2ServerResponse).addTrailers(GRPC_OK_TRAILERS);
-      stream.end(frame(bytes));
-    } else if (protocol === 'grpcweb') {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc-web+proto' });
-      stream.end(Buffer.concat([frame(bytes), WEB_OK_TRAILER]));
-    } else {
-      stream.respond({ ':status': 200, 'content-type': 'application/proto' });
-      stream.end(bytes);
-    }
-    return;
-  }
-  const r = res as http.ServerResponse;
-  if (protocol === 'grpcweb') {
-    const body = Buffer.concat([frame(bytes), WEB_OK_TRAILER]);
-    r.writeHead(200, { 'content-type': 'application/grpc-web+proto', 'content-length': body.length });
-    r.end(body);
-  } else {
-    r.writeHead(200, { 'content-type': 'application/proto', 'content-length': bytes.byteLength });
-    r.end(bytes);
-  }
-}
-
-function headerObject(h: Headers): Record<string, string> {
+function headerObject(h: globalThis.Headers): Record<string, string> {
   const out: Record<string, string> = {};
   h.forEach((value, key) => {
     out[key] = value;
@@ -237,45 +242,94 @@ function headerObject(h: Headers): Record<string, string> {
   return out;
 }
 
-function respondError(req: Req, res: Res, protocol: Protocol, err: ConnectError): void {
-  const stream = h2Stream(req);
-  if (stream && (stream.destroyed || stream.closed)) return;
-  if (protocol === 'connect') {
-    const body = Buffer.from(errorToJsonBytes(err, {}));
-    const headers: Record<string, string | number> = {
-      ...headerObject(err.metadata),
-      'content-type': 'application/json',
-      'content-length': body.length,
-    };
-    if (stream) {
-      stream.respond({ ...headers, ':status': codeToHttpStatus(err.code) });
-      stream.end(body);
-    } else {
-      (res as http.ServerResponse).writeHead(codeToHttpStatus(err.code), headers);
-      (res as http.ServerResponse).end(body);
-    }
-    return;
-  }
-  const status = new Headers();
-  setTrailerStatus(status, err);
-  const trailers = headerObject(status);
-  if (protocol === 'grpc' && stream) {
-    // Trailers-only response: status travels in the (only) HEADERS frame.
-    stream.respond({ ...GRPC_HEADERS, ...trailers }, { endStream: true });
-    return;
-  }
-  const text = Object.entries(trailers)
+/** grpc-status / grpc-message (/ details) of an error, as header fields. */
+function grpcStatus(err: ConnectError): Record<string, string> {
+  const h = new Headers();
+  setTrailerStatus(h, err);
+  return headerObject(h);
+}
+
+/** A gRPC-web trailer frame carrying an error status. */
+function webErrorFrame(err: ConnectError): Buffer {
+  const text = Object.entries(grpcStatus(err))
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  const body = frame(Buffer.from(text), 0x80);
-  if (stream) {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc-web+proto' });
-    stream.end(body);
-  } else {
-    (res as http.ServerResponse).writeHead(200, {
-      'content-type': 'application/grpc-web+proto',
-      'content-length': body.length,
-    });
-    (res as http.ServerResponse).end(body);
-  }
+  return frame(Buffer.from(text), 0x80);
+}
+
+function connectError(err: ConnectError): {
+  status: number;
+  headers: Record<string, string | number>;
+  body: Buffer;
+} {
+  const body = Buffer.from(errorToJsonBytes(err, {}));
+  const headers = {
+    ...headerObject(err.metadata),
+    'content-type': 'application/json',
+    'content-length': body.length,
+  };
+  return { status: codeToHttpStatus(err.code), headers, body };
+}
+
+function h2Reply(stream: http2.ServerHttp2Stream, protocol: Protocol): Reply {
+  const gone = () => stream.destroyed || stream.closed;
+  return {
+    onClose: (fn) => stream.once('close', fn),
+    ok(bytes) {
+      if (gone()) return;
+      if (protocol === 'grpc') {
+        stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers(GRPC_OK_TRAILERS));
+        stream.end(frame(bytes));
+      } else if (protocol === 'grpcweb') {
+        stream.respond(WEB_HEADERS);
+        stream.end(Buffer.concat([frame(bytes), WEB_OK_TRAILER]));
+      } else {
+        stream.respond(CONNECT_HEADERS);
+        stream.end(bytes);
+      }
+    },
+    error(err) {
+      if (gone()) return;
+      if (protocol === 'grpc') {
+        // Trailers-only response: the status travels in the one HEADERS frame.
+        stream.respond({ ...GRPC_HEADERS, ...grpcStatus(err) }, { endStream: true });
+      } else if (protocol === 'grpcweb') {
+        stream.respond(WEB_HEADERS);
+        stream.end(webErrorFrame(err));
+      } else {
+        const e = connectError(err);
+        stream.respond({ ...e.headers, ':status': e.status });
+        stream.end(e.body);
+      }
+    },
+  };
+}
+
+function h1Reply(res: http.ServerResponse, protocol: Protocol): Reply {
+  const send = (status: number, headers: Record<string, string | number>, body: Uint8Array) => {
+    if (res.destroyed || res.headersSent) return;
+    res.writeHead(status, { ...headers, 'content-length': body.byteLength });
+    res.end(body);
+  };
+  return {
+    onClose: (fn) => res.once('close', fn),
+    ok(bytes) {
+      if (protocol === 'grpcweb')
+        send(
+          200,
+          { 'content-type': WEB_HEADERS['content-type'] },
+          Buffer.concat([frame(bytes), WEB_OK_TRAILER]),
+        );
+      else send(200, { 'content-type': CONNECT_HEADERS['content-type'] }, bytes);
+    },
+    error(err) {
+      if (protocol === 'grpcweb')
+        send(200, { 'content-type': WEB_HEADERS['content-type'] }, webErrorFrame(err));
+      else {
+        const e = connectError(err);
+        send(e.status, e.headers, e.body);
+      }
+    },
+  };
 }

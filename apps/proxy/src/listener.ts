@@ -8,6 +8,9 @@ export type DualHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** Answers an HTTP/2 stream directly (true), or leaves it to the request handler (false). */
+export type StreamHook = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
 /** The client preface every HTTP/2 prior-knowledge connection starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
@@ -23,8 +26,26 @@ export class DualProtocolListener {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Sockets = new Set<net.Socket>();
 
-  constructor(handler: DualHandler) {
+  /**
+   * @param streamHook sees every HTTP/2 stream first and returns true when it answered it itself; the
+   *   others get the compat request/response objects `handler` expects (they cost per request, so the
+   *   unary fast path works on the raw stream).
+   */
+  constructor(handler: DualHandler, streamHook?: StreamHook) {
     this.h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+    if (streamHook) {
+      // Node installs its compat adapter as a 'stream' listener when the 'request' handler is added;
+      // take it out and call it only for the streams the hook leaves.
+      const compat = this.h2.listeners('stream') as ((...args: unknown[]) => void)[];
+      this.h2.removeAllListeners('stream');
+      this.h2.on(
+        'stream',
+        (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+          if (streamHook(stream, headers)) return;
+          for (const fn of compat) fn.call(this.h2, stream, headers, ...rest);
+        },
+      );
+    }
     this.h1 = http.createServer({ keepAliveTimeout: 5000 }, handler);
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);

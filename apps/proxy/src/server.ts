@@ -1,3 +1,4 @@
+import type http2 from 'node:http2';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { PluginMode, PrismConfig } from '@prism/config';
@@ -91,6 +92,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   let inflight = 0;
   let onIdle: (() => void) | undefined;
+  const onFastStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean => {
+    if (!fastPath.stream(stream, headers)) return false;
+    inflight++;
+    stream.once('close', () => {
+      inflight--;
+      onIdle?.();
+    });
+    return true;
+  };
   const listener = new DualProtocolListener((req, res) => {
     if (isMetricsRequest(req)) {
       void metrics.serve(res);
@@ -102,9 +112,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       onIdle?.();
     });
     if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
-    if (fastPath(req, res)) return;
+    if (fastPath.request(req, res)) return;
     connectHandler(req, res);
-  });
+  }, onFastStream);
 
   const host = opts.host ?? config.proxy.listen.host;
   let port: number;
