@@ -2,7 +2,7 @@ import type http2 from 'node:http2';
 import net from 'node:net';
 import type { DescService } from '@bufbuild/protobuf';
 import { type CallOptions, type Client, createClient, type Transport } from '@connectrpc/connect';
-import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import {
   type HealthCheckResponse,
   HealthStatus,
@@ -29,6 +29,11 @@ export interface PluginTarget {
   readonly socket?: string;
   readonly url?: string;
   readonly tls?: PluginClientTls;
+  /**
+   * Wire protocol: `grpc` (default; any gRPC plugin server) or `connect` (Connect binary over HTTP/2:
+   * no trailers, cheaper per call; servePlugin speaks both).
+   */
+  readonly protocol?: 'grpc' | 'connect';
 }
 
 /** A transport to a plugin server that can be closed (its HTTP/2 connection otherwise idles for minutes). */
@@ -58,7 +63,10 @@ export function createPluginTransport(target: PluginTarget): PluginTransport {
       };
   } else throw new Error('plugin target needs a socket or a url');
   const sessionManager = new Http2SessionManager(baseUrl, {}, nodeOptions);
-  const transport = createGrpcTransport({ baseUrl, sessionManager });
+  const transport =
+    target.protocol === 'connect'
+      ? createConnectTransport({ baseUrl, httpVersion: '2', sessionManager, useBinaryFormat: true })
+      : createGrpcTransport({ baseUrl, sessionManager });
   return {
     unary: transport.unary.bind(transport),
     stream: transport.stream.bind(transport),
