@@ -1,6 +1,6 @@
 // `pnpm bench`: starts real backends and the proxy, runs every scenario direct and through Prism, and
 // writes docs/benchmarks/RESULTS.md + results.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     only: { type: 'string' },
     out: { type: 'string' },
+    'render-only': { type: 'boolean' },
   },
 });
 const bench: s.Bench = {
@@ -37,6 +38,15 @@ const bench: s.Bench = {
 const only = values.only?.split(',');
 const root = repoRoot();
 const outDir = values.out ?? join(root, 'docs/benchmarks');
+if (values['render-only']) {
+  // Re-renders RESULTS.md from results.json (e.g. after editing optimizations.md) without measuring.
+  const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchResults;
+  writeFileSync(
+    join(outDir, 'RESULTS.md'),
+    renderMarkdown(results, readChanges(join(outDir, 'optimizations.md'))),
+  );
+  process.exit(0);
+}
 const tmp = mkdtempSync(join(os.tmpdir(), 'prism-bench-'));
 const started = new Date();
 const t0 = performance.now();
