@@ -31,8 +31,6 @@ export const NatsConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (max 32)')
       .default('PRISM'),
-    /** Deliveries of one queue message before it moves to the dead-letter queue. */
-    max_deliver: z.number().int().min(1).max(1000).default(5),
     /** Ack wait of JetStream consumers: the default visibility timeout of a received message. */
     ack_wait_ms: z
       .number()

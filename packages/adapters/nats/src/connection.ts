@@ -190,10 +190,32 @@ export class NatsBackend {
     }
   }
 
+  /** A PING round trip, bounded by request_timeout_ms (flush would otherwise wait for a reconnect). */
+  async flush(): Promise<void> {
+    const nc = this.conn;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            unavailable(
+              `${this.where} is unavailable: no answer within ${this.config.request_timeout_ms} ms`,
+            ),
+          ),
+        this.config.request_timeout_ms,
+      );
+    });
+    try {
+      await Promise.race([this.call(() => nc.flush()), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async health(): Promise<{ ok: boolean; message: string }> {
     if (!this.connected) return { ok: false, message: `not connected to ${this.config.servers.join(', ')}` };
     try {
-      await this.conn.flush();
+      await this.flush();
       await (await this.jsm()).getAccountInfo();
       return { ok: true, message: `connected to ${this.nc?.getServer()}` };
     } catch (err) {

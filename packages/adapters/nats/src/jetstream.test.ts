@@ -4,14 +4,29 @@
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pollUntil, StreamCollector, uniqueNamespace, utf8 } from '@prism/pubsub-basic/conformance';
-import { PubSubPersistent, SubscribeDurableRequestSchema } from '@prism/pubsub-persistent';
-import { QueueBasic } from '@prism/queue-basic';
-import { QueueDeadLetter } from '@prism/queue-dead-letter';
-import { QueueDelayed } from '@prism/queue-delayed';
-import { QueueVisibility } from '@prism/queue-visibility';
+import {
+  AckRequestSchema as PsAckRequestSchema,
+  PublishPersistentRequestSchema,
+  PubSubPersistent,
+  SubscribeDurableRequestSchema,
+} from '@prism/pubsub-persistent';
+import {
+  EnqueueRequestSchema,
+  AckRequestSchema as QueueAckRequestSchema,
+  QueueBasic,
+  ReceiveRequestSchema,
+} from '@prism/queue-basic';
+import { ConfigureDeadLetterRequestSchema, QueueDeadLetter } from '@prism/queue-dead-letter';
+import { EnqueueDelayedRequestSchema, QueueDelayed } from '@prism/queue-delayed';
+import { ExtendVisibilityRequestSchema, NackRequestSchema, QueueVisibility } from '@prism/queue-visibility';
 import { type CallContext, instantiatePlugin, type PluginHandle } from '@prism/sdk';
-import { ReadRequestSchema, StreamBasic } from '@prism/stream-basic';
-import { ReadGroupRequestSchema, StreamConsumerGroups } from '@prism/stream-consumer-groups';
+import { AppendRequestSchema, ReadRequestSchema, StreamBasic, TrimRequestSchema } from '@prism/stream-basic';
+import {
+  AckRequestSchema as GroupAckRequestSchema,
+  GroupStart,
+  ReadGroupRequestSchema,
+  StreamConsumerGroups,
+} from '@prism/stream-consumer-groups';
 import { testServerUrl } from '@prism/testing';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import plugin from './index.js';
@@ -43,11 +58,11 @@ describe('nats adapter on JetStream', () => {
   it('appends records to a per-stream JetStream stream whose sequences are the offsets', async () => {
     const s = handle.get(StreamBasic)!;
     const r1 = await s.append(
-      { namespace, stream: 'orders.eu', payload: utf8('a'), metadata: {} } as never,
+      create(AppendRequestSchema, { namespace, stream: 'orders.eu', payload: utf8('a'), metadata: {} }),
       ctx,
     );
     const r2 = await s.append(
-      { namespace, stream: 'orders.eu', payload: utf8('b'), metadata: {} } as never,
+      create(AppendRequestSchema, { namespace, stream: 'orders.eu', payload: utf8('b'), metadata: {} }),
       ctx,
     );
     expect(Number(r2.offset)).toBe(Number(r1.offset) + 1);
@@ -55,7 +70,7 @@ describe('nats adapter on JetStream', () => {
     expect(new TextDecoder().decode(stored.data)).toBe('b');
     expect(stored.subject).toBe(names.streamSubject('orders.eu'));
     expect(stored.time.getTime()).toBe(Number(r2.timestampMs));
-    await s.trim({ namespace, stream: 'orders.eu', beforeOffset: r2.offset } as never, ctx);
+    await s.trim(create(TrimRequestSchema, { namespace, stream: 'orders.eu', beforeOffset: r2.offset }), ctx);
     const info = await jsm.streams.info(names.stream('orders.eu'));
     expect(info.state.first_seq).toBe(Number(r2.offset));
     const read: number[] = [];
@@ -80,7 +95,12 @@ describe('nats adapter on JetStream', () => {
     expect(consumers.map((c) => c.config.filter_subject)).toContain(names.durableTopicSubject('audit'));
     // Published while no stream is open: kept for the subscription.
     const { messageId } = await ps.publishPersistent(
-      { namespace, topic: 'audit', payload: utf8('kept'), metadata: {} } as never,
+      create(PublishPersistentRequestSchema, {
+        namespace,
+        topic: 'audit',
+        payload: utf8('kept'),
+        metadata: {},
+      }),
       ctx,
     );
     const second = open();
@@ -88,7 +108,12 @@ describe('nats adapter on JetStream', () => {
     const delivered = items[1] as { event: { value: { message: { id: string }; ackId: string } } };
     expect(delivered.event.value.message.id).toBe(messageId);
     await ps.ack(
-      { namespace, topic: 'audit', subscription: 'auditor', ackIds: [delivered.event.value.ackId] } as never,
+      create(PsAckRequestSchema, {
+        namespace,
+        topic: 'audit',
+        subscription: 'auditor',
+        ackIds: [delivered.event.value.ackId],
+      }),
       ctx,
     );
     await pollUntil('the message to be acked in JetStream', async () => {
@@ -104,12 +129,21 @@ describe('nats adapter on JetStream', () => {
     const member = (consumer: string) =>
       new StreamCollector((c) =>
         g.readGroup(
-          create(ReadGroupRequestSchema, { namespace, stream: 'jobs', group: 'workers', consumer, start: 2 }),
+          create(ReadGroupRequestSchema, {
+            namespace,
+            stream: 'jobs',
+            group: 'workers',
+            consumer,
+            start: GroupStart.EARLIEST,
+          }),
           c,
         ),
       );
     const a = member('a');
-    await s.append({ namespace, stream: 'jobs', payload: utf8('job'), metadata: {} } as never, ctx);
+    await s.append(
+      create(AppendRequestSchema, { namespace, stream: 'jobs', payload: utf8('job'), metadata: {} }),
+      ctx,
+    );
     await a.atLeast(1, 'the job at member a');
     const b = member('b');
     await a.cancel(); // dies without acking
@@ -118,7 +152,15 @@ describe('nats adapter on JetStream', () => {
       ackId: string;
     }[];
     expect(got[0]?.deliveryCount).toBe(2);
-    await g.ack({ namespace, stream: 'jobs', group: 'workers', ackIds: [got[0]?.ackId ?? ''] } as never, ctx);
+    await g.ack(
+      create(GroupAckRequestSchema, {
+        namespace,
+        stream: 'jobs',
+        group: 'workers',
+        ackIds: [got[0]?.ackId ?? ''],
+      }),
+      ctx,
+    );
     await b.cancel();
     const info = await jsm.consumers.info(names.stream('jobs'), 'g-workers');
     expect(info.num_ack_pending).toBe(0);
@@ -131,29 +173,37 @@ describe('nats adapter on JetStream', () => {
     const delayed = handle.get(QueueDelayed)!;
     const receive = (queue: string, waitMs = 0, visibilityTimeoutMs = 0) =>
       q.receive(
-        {
+        create(ReceiveRequestSchema, {
           namespace,
           queue,
           maxMessages: 10,
           waitMs: BigInt(waitMs),
           visibilityTimeoutMs: BigInt(visibilityTimeoutMs),
-        } as never,
+        }),
         ctx,
       );
 
     await dl.configureDeadLetter(
-      { namespace, queue: 'tasks', maxDeliveries: 2, deadLetterQueue: 'tasks.dead' } as never,
+      create(ConfigureDeadLetterRequestSchema, {
+        namespace,
+        queue: 'tasks',
+        maxDeliveries: 2,
+        deadLetterQueue: 'tasks.dead',
+      }),
       ctx,
     );
     const { messageId } = await q.enqueue(
-      { namespace, queue: 'tasks', payload: utf8('t'), metadata: { a: '1' } } as never,
+      create(EnqueueRequestSchema, { namespace, queue: 'tasks', payload: utf8('t'), metadata: { a: '1' } }),
       ctx,
     );
     expect((await jsm.streams.info(names.queue('tasks'))).state.messages).toBe(1);
     for (let i = 1; i <= 2; i++) {
       const [m] = (await receive('tasks', 5_000)).messages ?? [];
       expect(m?.deliveryCount).toBe(i);
-      await vis.nack({ namespace, queue: 'tasks', receipt: m?.receipt ?? '', delayMs: 0n } as never, ctx);
+      await vis.nack(
+        create(NackRequestSchema, { namespace, queue: 'tasks', receipt: m?.receipt ?? '', delayMs: 0n }),
+        ctx,
+      );
     }
     // The third delivery exceeds the policy: moved, not returned.
     expect((await receive('tasks', 500)).messages ?? []).toHaveLength(0);
@@ -163,24 +213,35 @@ describe('nats adapter on JetStream', () => {
     expect((await jsm.streams.info(names.queue('tasks'))).state.messages).toBe(0);
 
     // Extend keeps a message invisible past the consumer's ack wait (3 s here).
-    await q.enqueue({ namespace, queue: 'long', payload: utf8('l'), metadata: {} } as never, ctx);
-    const [held] = (await receive('long', 5_000, 1_000)).messages ?? [];
-    await vis.extendVisibility(
-      { namespace, queue: 'long', receipt: held?.receipt ?? '', visibilityTimeoutMs: 60_000n } as never,
+    await q.enqueue(
+      create(EnqueueRequestSchema, { namespace, queue: 'long', payload: utf8('l'), metadata: {} }),
       ctx,
     );
-    const ack = await q.ack({ namespace, queue: 'long', receipts: [held?.receipt ?? ''] } as never, ctx);
+    const [held] = (await receive('long', 5_000, 1_000)).messages ?? [];
+    await vis.extendVisibility(
+      create(ExtendVisibilityRequestSchema, {
+        namespace,
+        queue: 'long',
+        receipt: held?.receipt ?? '',
+        visibilityTimeoutMs: 60_000n,
+      }),
+      ctx,
+    );
+    const ack = await q.ack(
+      create(QueueAckRequestSchema, { namespace, queue: 'long', receipts: [held?.receipt ?? ''] }),
+      ctx,
+    );
     expect(ack.ackedCount).toBe(1);
 
     const at = Date.now() + 1_500;
     await delayed.enqueueDelayed(
-      {
+      create(EnqueueDelayedRequestSchema, {
         namespace,
         queue: 'later',
         payload: utf8('d'),
         metadata: {},
         when: { case: 'deliverAtMs', value: BigInt(at) },
-      } as never,
+      }),
       ctx,
     );
     expect((await jsm.streams.info(names.delayedStream)).state.messages).toBe(1);

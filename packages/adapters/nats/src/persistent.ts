@@ -35,7 +35,7 @@ export async function ackDeliveries(
   });
   for (const id of mine) sendAck(nc, id, '+ACK');
   // A PING round trip: the server has processed the acks when it answers.
-  await backend.call(() => nc.flush());
+  await backend.flush();
   durable.acked(mine);
 }
 

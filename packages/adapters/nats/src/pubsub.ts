@@ -34,7 +34,7 @@ export class CorePubSub {
       headers: toHeaders(metadata, { [H_ID]: id, [H_TS]: String(Date.now()) }),
     });
     // A round trip makes sure the server took the message (the client otherwise buffers while reconnecting).
-    await this.backend.call(() => nc.flush());
+    await this.backend.flush();
     return { messageId: id };
   }
 
@@ -55,7 +55,7 @@ export class CorePubSub {
     void sub.closed.then(() => buffer.fail(this.backend.map(new Error('subscription closed'))));
     try {
       // The SUB reached the server once a PING round trip completes: from then on nothing is missed.
-      await this.backend.call(() => nc.flush());
+      await this.backend.flush();
       yield { event: { case: 'subscribed', value: { subscriptionId: `${subject}#${sub.getID()}` } } };
       for await (const msg of buffer) {
         const topic = this.names.topicOf(msg.subject);

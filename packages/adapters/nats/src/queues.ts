@@ -166,7 +166,7 @@ export class Queues {
         return this.writeLease(queue, t.streamSeq, { dc: t.deliveryCount, until });
       }),
     );
-    await nc.flush();
+    await this.backend.flush();
     return out;
   }
 
@@ -244,7 +244,7 @@ export class Queues {
           const tokens = await Promise.all(receipts.map((r) => this.current(req.queue, r)));
           const live = receipts.flatMap((r, i) => (tokens[i] ? [{ receipt: r, token: tokens[i] }] : []));
           for (const { receipt } of live) sendAck(nc, receipt, '+ACK');
-          await nc.flush();
+          await this.backend.flush();
           await Promise.all(
             live.map(({ token }) => this.dropLease(req.queue, token.streamSeq).catch(() => {})),
           );
@@ -271,7 +271,7 @@ export class Queues {
           sendAck(b.conn, req.receipt, nakWithDelay(delay));
           // The receipt is given back: later Ack/Nack/Extend with it are stale.
           await this.writeLease(req.queue, token.streamSeq, { dc: token.deliveryCount, until: 0 });
-          await b.conn.flush();
+          await b.flush();
           return {};
         }),
       extendVisibility: (req) =>
@@ -283,7 +283,7 @@ export class Queues {
             dc: token.deliveryCount,
             until: Date.now() + ms,
           });
-          await b.conn.flush();
+          await b.flush();
           return {};
         }),
     };
