@@ -11,9 +11,20 @@ export interface NamespaceMetrics {
   setUp(up: boolean): void;
 }
 
+/** Plain counters the hot path increments; copied into Prometheus counters only when scraped. */
+interface Tally {
+  readonly namespace: string;
+  readonly mode: string;
+  requests: number;
+  errors: number;
+  reportedRequests: number;
+  reportedErrors: number;
+}
+
 /** The proxy's Prometheus registry (one per proxy, so several proxies can live in one process). */
 export class ProxyMetrics {
   readonly registry = new Registry();
+  private readonly tallies = new Map<string, Tally>();
   private readonly restarts = new Counter({
     name: 'prism_plugin_restarts_total',
     help: 'Times a namespace plugin was restarted (sidecar crash, remote plugin lost its instance)',
@@ -26,18 +37,6 @@ export class ProxyMetrics {
     labelNames: ['namespace', 'mode'],
     registers: [this.registry],
   });
-  private readonly requests = new Counter({
-    name: 'prism_plugin_requests_total',
-    help: 'Calls routed to a namespace plugin',
-    labelNames: ['namespace', 'mode'],
-    registers: [this.registry],
-  });
-  private readonly errors = new Counter({
-    name: 'prism_plugin_request_errors_total',
-    help: 'Calls routed to a namespace plugin that failed (any code)',
-    labelNames: ['namespace', 'mode'],
-    registers: [this.registry],
-  });
   private readonly reloads = new Counter({
     name: 'prism_config_reloads_total',
     help: 'Config reloads by result (ok, invalid, failed)',
@@ -45,17 +44,51 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
-  /** Pre-bound children for one namespace. */
+  constructor() {
+    const tallies = this.tallies;
+    // Request counters are plain numbers on the hot path; prom-client sees them at scrape time.
+    new Counter({
+      name: 'prism_plugin_requests_total',
+      help: 'Calls routed to a namespace plugin',
+      labelNames: ['namespace', 'mode'],
+      registers: [this.registry],
+      collect() {
+        for (const t of tallies.values()) {
+          this.labels(t.namespace, t.mode).inc(t.requests - t.reportedRequests);
+          t.reportedRequests = t.requests;
+        }
+      },
+    });
+    new Counter({
+      name: 'prism_plugin_request_errors_total',
+      help: 'Calls routed to a namespace plugin that failed (any code)',
+      labelNames: ['namespace', 'mode'],
+      registers: [this.registry],
+      collect() {
+        for (const t of tallies.values()) {
+          this.labels(t.namespace, t.mode).inc(t.errors - t.reportedErrors);
+          t.reportedErrors = t.errors;
+        }
+      },
+    });
+  }
+
+  /** Counters for one namespace (shared by its successive instances across reloads and restarts). */
   namespace(namespace: string, mode: string): NamespaceMetrics {
+    const key = `${namespace}\u0000${mode}`;
+    let tally = this.tallies.get(key);
+    if (!tally) {
+      tally = { namespace, mode, requests: 0, errors: 0, reportedRequests: 0, reportedErrors: 0 };
+      this.tallies.set(key, tally);
+    }
+    const t = tally;
     const up = this.up.labels(namespace, mode);
     const restarts = this.restarts.labels(namespace);
-    const errors = this.errors.labels(namespace, mode);
     // Series exist from the start (at 0), so dashboards and alerts see them before the first event.
     restarts.inc(0);
-    errors.inc(0);
     return {
-      requests: this.requests.labels(namespace, mode),
-      errors,
+      requests: { inc: () => void t.requests++ },
+      errors: { inc: () => void t.errors++ },
       restarts,
       setUp: (value) => up.set(value ? 1 : 0),
     };
