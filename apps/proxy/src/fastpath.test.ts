@@ -52,6 +52,7 @@ const watching = definePlugin({
 const YAML = `
 proxy:
   listen: 127.0.0.1:0
+  read_max_bytes: 4096
 namespaces:
   - name: w
     pattern: keyvalue
@@ -96,6 +97,18 @@ describe('unary fast path', () => {
         expect((err as ConnectError).rawMessage).toMatch(/nope/);
         expect((err as ConnectError).metadata.get('x-why')).toBe('because');
       }
+    }
+  });
+
+  it('enforces read_max_bytes right at the limit on every protocol', async () => {
+    // A SetRequest for namespace "w", key "k" and an n-byte value encodes to n + 9 bytes (128 ≤ n < 16384).
+    for (const [name, transport] of Object.entries(transports())) {
+      const kv = createClient(KeyValueBasicInterface, transport);
+      await kv.set({ namespace: 'w', key: 'k', value: new Uint8Array(4087) }); // exactly 4096 bytes
+      const err = await kv
+        .set({ namespace: 'w', key: 'k', value: new Uint8Array(4088) })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect([name, (err as ConnectError).code]).toEqual([name, Code.ResourceExhausted]);
     }
   });
 

@@ -215,7 +215,14 @@ export function createUnaryFastPath(
 
 /** The message bytes of a request body: the body itself for Connect, the single envelope otherwise. */
 function unwrap(body: Buffer, protocol: Protocol, readMaxBytes: number): Uint8Array {
-  if (protocol === 'connect') return body;
+  if (protocol === 'connect') {
+    if (body.length > readMaxBytes)
+      throw new ConnectError(
+        `message size ${body.length} is larger than configured readMaxBytes ${readMaxBytes}`,
+        Code.ResourceExhausted,
+      );
+    return body;
+  }
   if (body.length < 5) throw new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
   const len = body.readUInt32BE(1);
   if (body[0] !== 0)
