@@ -1,9 +1,10 @@
 // Kafka-specific behaviour the conformance suites do not see: how names map onto the broker, that cancelled
 // streams release their consumers, outages, and config validation. Effects are checked in the broker itself.
 
+import { create } from '@bufbuild/protobuf';
 import rdkafka, { type GroupDescriptions } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubBasic, SubscribeRequestSchema } from '@prism/pubsub-basic';
 import { expectCode, pollUntil, pubsubBasic, utf8 } from '@prism/pubsub-basic/conformance';
 import { Code, instantiatePlugin, PluginConfigError, type PluginHandle } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
@@ -86,6 +87,56 @@ describe('kafka adapter on the run-wide broker', () => {
       200,
     );
     expect(await g.deleteGroup('jobs', 'workers')).toBe(true);
+  });
+
+  it('serves 100 concurrent subscribers of one topic', async () => {
+    const ps = pubsubBasic(handle.get(PubSubBasic)!, namespace);
+    const subs = await Promise.all(Array.from({ length: 100 }, () => ps.subscribe('crowd')));
+    const id = await ps.publish('crowd', utf8('hello all'));
+    await Promise.all(subs.map((sub) => sub.waitForId(id, 30_000)));
+    await Promise.all(subs.map((sub) => sub.cancel()));
+  });
+
+  it('drops and counts what a slow subscriber cannot take, keeping the rest in order', async () => {
+    const dropped: number[] = [];
+    const metrics = {
+      increment: (name: string, _labels?: unknown, value = 1) => {
+        if (name === 'messages_dropped_total') dropped.push(value);
+      },
+      observe() {},
+      gauge() {},
+    };
+    const slowNs = ns('slow');
+    const slow = await instantiatePlugin(
+      plugin,
+      { brokers: [testServerUrl('kafka')], subscription_buffer: 5 },
+      { namespace: slowNs, metrics },
+    );
+    try {
+      const impl = slow.get(PubSubBasic)!;
+      const ctl = new AbortController();
+      const stream = impl
+        .subscribe(create(SubscribeRequestSchema, { namespace: slowNs, topic: 'firehose' }), {
+          signal: ctl.signal,
+        })
+        [Symbol.asyncIterator]();
+      expect((await stream.next()).value?.event?.case).toBe('subscribed');
+      const publisher = pubsubBasic(impl, slowNs);
+      for (let i = 0; i < 20; i++) await publisher.publish('firehose', utf8(String(i)));
+      // The client reads nothing meanwhile: 5 are buffered, 15 dropped and counted.
+      await pollUntil('15 dropped messages', () => dropped.length === 15, 30_000, 20);
+      const got: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await stream.next();
+        const ev = r.value?.event;
+        if (ev?.case === 'message') got.push(new TextDecoder().decode(ev.value.payload));
+      }
+      expect(got).toEqual(['0', '1', '2', '3', '4']);
+      ctl.abort();
+      await stream.return?.();
+    } finally {
+      await slow.close();
+    }
   });
 
   it('rejects invalid config with the field named', async () => {
