@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseConfig } from '@prism/config';
-import { createLogger } from '@prism/sdk';
+import { createLogger, createPluginTransport, lifecycleClient } from '@prism/sdk';
 import { PluginCatalog } from './catalog.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { resolvePluginBin, startSidecar } from './sidecar.js';
@@ -90,5 +90,39 @@ describe('startSidecar', () => {
     process.env.TMPDIR = savedTmp;
     if (savedTmp === undefined) delete process.env.TMPDIR;
     expect(readdirSync(privateTmp)).toEqual([]);
+  });
+});
+
+describe('a sidecar on TCP (plugin.endpoint)', () => {
+  it('serves through the proxy like the Unix-socket default', async () => {
+    const { startTestProxy } = await import('./test-support.js');
+    const net = await import('node:net');
+    // A free port for the sidecar to listen on.
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as import('node:net').AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const test = await startTestProxy(
+      `namespaces:\n  - name: tcp\n    pattern: keyvalue\n    backend: { type: memstore, plugin: { mode: sidecar, endpoint: "http://127.0.0.1:${port}" } }\n`,
+    );
+    try {
+      const kv = test
+        .client('tcp')
+        .interfaces.get('prism.keyvalue.v1.KeyValueBasicInterface') as unknown as Record<
+        string,
+        (req: unknown, ctx: { signal: AbortSignal }) => Promise<{ found?: boolean }>
+      >;
+      const ctx = { signal: new AbortController().signal };
+      await kv.set?.({ namespace: 'tcp', key: 'k', value: new Uint8Array([1]) }, ctx);
+      expect((await kv.get?.({ namespace: 'tcp', key: 'k' }, ctx))?.found).toBe(true);
+      // The sidecar itself answers on that port.
+      const direct = createPluginTransport({ url: `http://127.0.0.1:${port}` });
+      expect((await lifecycleClient(direct).describe({})).name).toBe('memstore');
+      direct.close();
+    } finally {
+      await test.stop();
+    }
   });
 });

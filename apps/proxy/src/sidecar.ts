@@ -98,10 +98,22 @@ function waitExit(child: ChildProcess): Promise<string> {
  */
 export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection> {
   const { namespace, bin, logger } = spec;
+  // Default: a Unix socket only this user can reach. `plugin.endpoint` (http://host:port) puts the
+  // sidecar on TCP instead (e.g. to compare transports); TLS is for remote plugins.
+  const endpoint = namespace.backend?.plugin.endpoint
+    ? new URL(namespace.backend.plugin.endpoint)
+    : undefined;
+  if (endpoint && endpoint.protocol !== 'http:')
+    throw new Error(
+      `namespace "${namespace.name}": a sidecar endpoint must be http://host:port (TLS is for remote plugins)`,
+    );
   const dir = await mkdtemp(join(tmpdir(), 'prism-sidecar-'));
   await chmod(dir, 0o700);
   const socket = join(dir, 'plugin.sock');
-  const child = spawn(process.execPath, [bin.file, '--socket', socket, '--sidecar'], {
+  const listenArgs = endpoint
+    ? ['--host', endpoint.hostname.replace(/^\[|\]$/g, ''), '--port', endpoint.port || '80']
+    : ['--socket', socket];
+  const child = spawn(process.execPath, [bin.file, ...listenArgs, '--sidecar'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env },
   });
@@ -122,7 +134,10 @@ export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection>
   child.on('error', (err) => tail.push(`spawn error: ${err.message}`));
   const exited = waitExit(child);
   // servePlugin speaks Connect binary too: no HTTP trailers, a little cheaper per call than gRPC.
-  const transport = createPluginTransport({ socket, protocol: 'connect' });
+  const transport = createPluginTransport({
+    ...(endpoint ? { url: endpoint.origin } : { socket }),
+    protocol: 'connect',
+  });
 
   const cleanup = async () => {
     transport.close();
