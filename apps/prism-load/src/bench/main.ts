@@ -11,6 +11,7 @@ import { type BenchProcess, repoRoot, spawnEcho, spawnProxy } from './proxy-proc
 import {
   type BenchResults,
   compare,
+  loadAvg,
   machine,
   readChanges,
   renderMarkdown,
@@ -49,6 +50,7 @@ if (values['render-only']) {
 }
 const tmp = mkdtempSync(join(os.tmpdir(), 'prism-bench-'));
 const started = new Date();
+const loadAtStart = loadAvg();
 const t0 = performance.now();
 const log = bench.log;
 
@@ -246,7 +248,7 @@ try {
     startedAt: started.toISOString(),
     durationS: (performance.now() - t0) / 1000,
     command: `pnpm bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: machine(),
+    machine: machine(loadAtStart),
     scenarios,
     figures,
     targets: targets(scenarios, figures),
