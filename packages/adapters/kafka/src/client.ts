@@ -143,6 +143,11 @@ export class KafkaBackend {
     return `${this.#prefix}${name}`;
   }
 
+  /** Kafka group id of a durable subscription: `:` never occurs in topic names, so it cannot clash with groups. */
+  subscriptionId(topic: string, subscription: string): string {
+    return `${this.#prefix}${topic}:${subscription}`;
+  }
+
   /** Kafka group id of a stream's consumer group (group names contain no dots, so this is unambiguous). */
   groupId(stream: string, group: string): string {
     return `${this.#prefix}${stream}.${group}`;
@@ -300,6 +305,20 @@ export class KafkaBackend {
         cb,
       ),
     );
+  }
+
+  /** Committed offsets of a group for `partitions` of `topic` (-1 where none is committed). */
+  async committedOffsets(groupId: string, topic: string, partitions: readonly number[]): Promise<number[]> {
+    const [res] = await call<{ partitions: { partition: number; offset: number }[] }[]>(
+      'committed offsets',
+      (cb) =>
+        this.admin.listConsumerGroupOffsets(
+          [{ groupId, partitions: partitions.map((partition) => ({ topic, partition })) }],
+          { timeout: this.#config.request_timeout_ms },
+          cb,
+        ),
+    );
+    return partitions.map((p) => res?.partitions.find((x) => x.partition === p)?.offset ?? -1);
   }
 
   /** Deletes a consumer group; resolves false when it did not exist. */

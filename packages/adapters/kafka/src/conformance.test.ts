@@ -1,5 +1,6 @@
 // Every declared interface's conformance suite against the run-wide real Apache Kafka 4.x broker (KRaft).
 import { describePubSubBasicConformance } from '@prism/pubsub-basic/conformance';
+import { describePubSubPersistentConformance } from '@prism/pubsub-persistent/conformance';
 import { instantiatePlugin } from '@prism/sdk';
 import { describeStreamBasicConformance } from '@prism/stream-basic/conformance';
 import { describeStreamConsumerGroupsConformance } from '@prism/stream-consumer-groups/conformance';
@@ -14,6 +15,7 @@ const factory = (opts: Parameters<typeof instantiatePlugin>[2]) =>
 // Kafka group joins and rebalances take a few seconds.
 const options = { deadlineMs: 30_000 };
 describePubSubBasicConformance('kafka', factory, options);
+describePubSubPersistentConformance('kafka', factory, options);
 describeStreamBasicConformance('kafka', factory, options);
 describeStreamReplayConformance('kafka', factory, options);
 describeStreamConsumerGroupsConformance('kafka', factory, options);

@@ -12,9 +12,10 @@ import type {
 } from '@confluentinc/kafka-javascript';
 import rdkafka from '@confluentinc/kafka-javascript';
 import { MESSAGING_DEFAULTS, orDefault } from '@prism/pubsub-basic';
+import type { PubSubPersistentImpl } from '@prism/pubsub-persistent';
 import { failedPrecondition, type Logger, PullBuffer } from '@prism/sdk';
 import { GroupStart, type StreamConsumerGroupsImpl } from '@prism/stream-consumer-groups';
-import { consume, type KafkaBackend, kafkaCode, mapKafkaError, toMessage } from './client.js';
+import { consume, type KafkaBackend, kafkaCode, mapKafkaError, recordId, toMessage } from './client.js';
 
 const E = rdkafka.CODES.ERRORS;
 
@@ -67,8 +68,8 @@ class GroupState {
 class Member {
   /** Per owned partition: offsets consumed (ascending) that the committed offset has not passed yet. */
   readonly pending = new Map<number, number[]>();
-  /** Ack ids handed to the client and not yet acked (they occupy the in-flight window). */
-  readonly #handed = new Set<string>();
+  /** Ack ids handed to the client and not yet acked (they occupy the in-flight window) → when handed. */
+  readonly #handed = new Map<string, number>();
   buffer: PullBuffer<Delivery> | undefined;
 
   constructor(
@@ -77,6 +78,8 @@ class Member {
     private readonly name: string,
     private readonly state: GroupState,
     private readonly timeoutMs: number,
+    /** Redeliver a handed record not acked within this many ms (undefined: only after the member leaves). */
+    private readonly ackWaitMs?: number,
   ) {}
 
   owns(partition: number): boolean {
@@ -108,23 +111,49 @@ class Member {
     if (freed) this.buffer?.settle(freed);
   }
 
-  /** Pulls up to `max` records, skipping those the group already acked. */
+  /** Pulls up to `max` records, skipping those the group already acked or that are still out unexpired. */
   async fetch(max: number): Promise<Delivery[]> {
+    if (this.ackWaitMs !== undefined) await this.#rewindExpired(this.ackWaitMs);
     const out: Delivery[] = [];
     for (const m of await consume(this.consumer, max)) {
       const list = this.pending.get(m.partition);
       if (!list || m.topic !== this.topic) continue;
       list.push(m.offset);
-      if (this.state.ackedSet(m.partition).has(m.offset)) continue;
       const ackId = ackIdOf(m.partition, m.offset);
+      if (this.state.ackedSet(m.partition).has(m.offset) || this.#handed.has(ackId)) continue;
       const count = (this.state.deliveries.get(ackId) ?? 0) + 1;
       this.state.deliveries.set(ackId, count);
-      this.#handed.add(ackId);
+      this.#handed.set(ackId, Date.now());
       out.push({ offset: BigInt(m.offset), message: toMessage(m, this.name), ackId, deliveryCount: count });
     }
     // Already-acked redeliveries were recorded as pending: let the commit move past them.
     if (out.length === 0) await this.commitAcked([...this.pending.keys()]);
     return out;
+  }
+
+  /**
+   * Kafka has no per-record redelivery: when a handed record's ack wait has passed, seek its partition back
+   * to it. Re-consumed records are delivered again only if acked by nobody and not still out unexpired.
+   */
+  async #rewindExpired(ackWaitMs: number): Promise<void> {
+    const now = Date.now();
+    let freed = 0;
+    for (const [partition, list] of this.pending) {
+      const i = list.findIndex((o) => now - (this.#handed.get(ackIdOf(partition, o)) ?? now) >= ackWaitMs);
+      if (i < 0) continue;
+      const from = list[i]!;
+      for (const o of list.splice(i)) {
+        const id = ackIdOf(partition, o);
+        const at = this.#handed.get(id);
+        if (at !== undefined && now - at >= ackWaitMs && this.#handed.delete(id)) freed++;
+      }
+      await new Promise<void>((resolve, reject) =>
+        this.consumer.seek({ topic: this.topic, partition, offset: from }, this.timeoutMs, (err) =>
+          err ? reject(mapKafkaError(err, 'seek')) : resolve(),
+        ),
+      );
+    }
+    if (freed) this.buffer?.settle(freed);
   }
 
   /** Per partition: pops the acked prefix of pending offsets and returns the offsets to commit. */
@@ -163,7 +192,26 @@ class Member {
   }
 }
 
-/** stream_consumer_groups over Kafka consumer groups. */
+/** How one member joins its group. */
+interface MemberSpec {
+  readonly topic: string;
+  /** Topic / stream name as the client knows it (message.topic). */
+  readonly name: string;
+  readonly groupId: string;
+  /** Appended to the client id (the consumer or subscription name), for broker-side diagnostics. */
+  readonly tag: string;
+  /** Where a group without committed offsets starts. */
+  readonly reset: 'earliest' | 'latest';
+  /** Session timeout wish (clamped to the configured floor and Kafka's 30 min). */
+  readonly sessionMs: number;
+  readonly maxInFlight: number;
+  readonly ackWaitMs?: number;
+}
+
+/**
+ * Consumer groups for stream_consumer_groups (`<prefix>.<ns>.<stream>.<group>`) and durable subscriptions of
+ * pubsub_persistent (`<prefix>.<ns>.<topic>:<subscription>`): one Kafka group member per open stream.
+ */
 export class KafkaGroups {
   readonly #groups = new Map<string, GroupState>();
 
@@ -180,61 +228,165 @@ export class KafkaGroups {
 
   impl(): StreamConsumerGroupsImpl {
     return {
-      readGroup: (req, call) => this.#readGroup(req, call.signal),
+      readGroup: (req, call) => {
+        const claimMs = orDefault(req.claimTimeoutMs, MESSAGING_DEFAULTS.claimTimeoutMs);
+        return this.#member(
+          {
+            topic: this.backend.topic(req.stream),
+            name: req.stream,
+            groupId: this.backend.groupId(req.stream, req.group),
+            tag: req.consumer,
+            reset: req.start === GroupStart.EARLIEST ? 'earliest' : 'latest',
+            // A dead member's partitions move after the session timeout: the claim timeout, within bounds.
+            sessionMs: claimMs,
+            maxInFlight: orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight),
+          },
+          call.signal,
+          `read group "${req.group}" of stream "${req.stream}"`,
+        );
+      },
       ack: async (req) => {
-        const state = this.#groups.get(this.backend.groupId(req.stream, req.group));
-        if (!state) return {};
-        const touched = new Set<number>();
-        for (const id of req.ackIds) {
-          const parsed = parseAckId(id);
-          if (!parsed) continue; // unknown ids are ignored, as the contract says
-          state.ackedSet(parsed.partition).add(parsed.offset);
-          touched.add(parsed.partition);
-        }
-        // The local member owning a partition commits for it; without one the ack stays local and the
-        // record may be redelivered elsewhere (at-least-once).
-        for (const member of state.members) {
-          const mine = [...touched].filter((p) => member.owns(p));
-          if (mine.length === 0) continue;
-          await member.commitAcked(mine);
-        }
+        await this.#ack(this.backend.groupId(req.stream, req.group), req.ackIds);
         return {};
       },
-      deleteGroup: async (req) => {
-        const groupId = this.backend.groupId(req.stream, req.group);
-        if ((this.#groups.get(groupId)?.members.size ?? 0) > 0)
-          throw failedPrecondition(`group "${req.group}" of stream "${req.stream}" has active members`);
-        this.#groups.delete(groupId);
-        try {
-          return { deleted: await this.backend.deleteGroup(groupId) };
-        } catch (err) {
-          if (kafkaCode(err) === E.ERR_NON_EMPTY_GROUP)
-            throw failedPrecondition(`group "${req.group}" of stream "${req.stream}" has active members`);
-          throw mapKafkaError(err, `delete group "${req.group}"`);
-        }
-      },
+      deleteGroup: async (req) => ({
+        deleted: await this.#delete(
+          this.backend.groupId(req.stream, req.group),
+          `group "${req.group}" of stream "${req.stream}"`,
+        ),
+      }),
     };
   }
 
-  async *#readGroup(
-    req: Parameters<StreamConsumerGroupsImpl['readGroup']>[0],
+  persistent(): PubSubPersistentImpl {
+    return {
+      publishPersistent: async (req) => {
+        const topic = this.backend.topic(req.topic);
+        try {
+          await this.backend.ensureTopic(topic);
+          const d = await this.backend.produce(topic, 0, req.payload, req.metadata);
+          return { messageId: recordId(d.partition, d.offset) };
+        } catch (err) {
+          throw mapKafkaError(err, `publish to "${req.topic}"`);
+        }
+      },
+      subscribeDurable: (req, call) => this.#subscribeDurable(req, call.signal),
+      ack: async (req) => {
+        await this.#ack(this.backend.subscriptionId(req.topic, req.subscription), req.ackIds);
+        return {};
+      },
+      deleteSubscription: async (req) => ({
+        deleted: await this.#delete(
+          this.backend.subscriptionId(req.topic, req.subscription),
+          `subscription "${req.subscription}" of topic "${req.topic}"`,
+        ),
+      }),
+    };
+  }
+
+  async *#subscribeDurable(
+    req: Parameters<PubSubPersistentImpl['subscribeDurable']>[0],
     signal: AbortSignal,
-  ): AsyncGenerator<Delivery> {
-    const topic = this.backend.topic(req.stream);
-    const groupId = this.backend.groupId(req.stream, req.group);
-    const cfg = this.backend.config;
-    const claimMs = orDefault(req.claimTimeoutMs, MESSAGING_DEFAULTS.claimTimeoutMs);
-    const maxInFlight = orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight);
-    // A dead member's partitions move after the session timeout: the claim timeout, within Kafka's bounds.
-    const session = Math.min(Math.max(claimMs, cfg.min_session_timeout_ms), 1_800_000);
-    const state = this.#state(groupId);
-    let member: Member | undefined;
+  ) {
+    const topic = this.backend.topic(req.topic);
+    const groupId = this.backend.subscriptionId(req.topic, req.subscription);
+    const ackWaitMs = orDefault(req.ackWaitMs, MESSAGING_DEFAULTS.ackWaitMs);
     try {
       await this.backend.ensureTopic(topic);
+      await this.#createAtEnd(groupId, topic);
+    } catch (err) {
+      throw mapKafkaError(err, `subscribe "${req.subscription}" to "${req.topic}"`);
+    }
+    // The subscription's position is committed: everything published from now on is kept for it.
+    yield { event: { case: 'subscribed' as const, value: { subscriptionId: groupId } } };
+    const deliveries = this.#member(
+      {
+        topic,
+        name: req.topic,
+        groupId,
+        tag: req.subscription,
+        reset: 'earliest',
+        sessionMs: ackWaitMs,
+        maxInFlight: orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight),
+        ackWaitMs,
+      },
+      signal,
+      `subscription "${req.subscription}" of "${req.topic}"`,
+    );
+    for await (const d of deliveries)
+      yield {
+        event: {
+          case: 'message' as const,
+          value: { message: d.message, ackId: d.ackId, deliveryCount: d.deliveryCount },
+        },
+      };
+  }
+
+  /**
+   * Creates a durable subscription positioned at the end of the topic by committing the high watermarks for
+   * its group (unless it has committed offsets already), so it keeps every later message even before a
+   * member has joined.
+   */
+  async #createAtEnd(groupId: string, topic: string): Promise<void> {
+    const partitions = (await this.backend.partitions(topic)) ?? [0];
+    const committed = await this.backend.committedOffsets(groupId, topic, partitions);
+    if (committed.some((o) => o >= 0)) return;
+    const highs = await Promise.all(partitions.map((p) => this.backend.watermarks(topic, p)));
+    const offsets = partitions.map((partition, i) => ({ topic, partition, offset: highs[i]!.highOffset }));
+    const consumer = await this.backend.consumer({ 'group.id': groupId });
+    try {
+      // A manually assigned consumer commits without joining the group.
+      consumer.assign(offsets);
+      consumer.commitSync(offsets);
+    } catch (err) {
+      // A concurrent first subscriber may have joined (the group is no longer empty): it exists then.
+      if ((await this.backend.committedOffsets(groupId, topic, partitions)).every((o) => o < 0)) throw err;
+    } finally {
+      await this.backend.closeConsumer(consumer);
+    }
+  }
+
+  async #ack(groupId: string, ackIds: readonly string[]): Promise<void> {
+    const state = this.#groups.get(groupId);
+    if (!state) return;
+    const touched = new Set<number>();
+    for (const id of ackIds) {
+      const parsed = parseAckId(id);
+      if (!parsed) continue; // unknown ids are ignored, as the contracts say
+      state.ackedSet(parsed.partition).add(parsed.offset);
+      touched.add(parsed.partition);
+    }
+    // The local member owning a partition commits for it; without one the ack stays local and the record
+    // may be redelivered elsewhere (at-least-once).
+    for (const member of state.members) {
+      const mine = [...touched].filter((p) => member.owns(p));
+      if (mine.length > 0) await member.commitAcked(mine);
+    }
+  }
+
+  async #delete(groupId: string, what: string): Promise<boolean> {
+    if ((this.#groups.get(groupId)?.members.size ?? 0) > 0)
+      throw failedPrecondition(`${what} has open streams`);
+    this.#groups.delete(groupId);
+    try {
+      return await this.backend.deleteGroup(groupId);
+    } catch (err) {
+      if (kafkaCode(err) === E.ERR_NON_EMPTY_GROUP) throw failedPrecondition(`${what} has active members`);
+      throw mapKafkaError(err, `delete ${what}`);
+    }
+  }
+
+  async *#member(spec: MemberSpec, signal: AbortSignal, what: string): AsyncGenerator<Delivery> {
+    const cfg = this.backend.config;
+    const session = Math.min(Math.max(spec.sessionMs, cfg.min_session_timeout_ms), 1_800_000);
+    const state = this.#state(spec.groupId);
+    let member: Member | undefined;
+    try {
+      await this.backend.ensureTopic(spec.topic);
       const consumer = await this.backend.consumer({
-        'group.id': groupId,
-        'client.id': `${cfg.client_id}-${req.consumer}`,
-        'auto.offset.reset': req.start === GroupStart.EARLIEST ? 'earliest' : 'latest',
+        'group.id': spec.groupId,
+        'client.id': `${cfg.client_id}-${spec.tag}`,
+        'auto.offset.reset': spec.reset,
         'partition.assignment.strategy': 'cooperative-sticky',
         'session.timeout.ms': session,
         'heartbeat.interval.ms': Math.max(50, Math.min(cfg.heartbeat_interval_ms, Math.floor(session / 3))),
@@ -244,20 +396,27 @@ export class KafkaGroups {
           this.#rebalance(member, err, assignment),
       });
       consumer.setDefaultConsumeTimeout(250);
-      member = new Member(consumer as GroupConsumer, topic, req.stream, state, cfg.request_timeout_ms);
+      member = new Member(
+        consumer as GroupConsumer,
+        spec.topic,
+        spec.name,
+        state,
+        cfg.request_timeout_ms,
+        spec.ackWaitMs,
+      );
       state.members.add(member);
-      consumer.subscribe([topic]);
+      consumer.subscribe([spec.topic]);
       const m = member;
       const buffer = new PullBuffer<Delivery>({
         fetch: (max) => m.fetch(max),
-        batchSize: Math.min(64, maxInFlight),
-        maxInFlight,
+        batchSize: Math.min(64, spec.maxInFlight),
+        maxInFlight: spec.maxInFlight,
         signal,
       });
       member.buffer = buffer;
       yield* buffer;
     } catch (err) {
-      throw mapKafkaError(err, `read group "${req.group}" of stream "${req.stream}"`);
+      throw mapKafkaError(err, what);
     } finally {
       if (member) {
         await member.buffer?.release();
@@ -270,8 +429,9 @@ export class KafkaGroups {
   }
 
   #rebalance(member: Member | undefined, err: LibrdKafkaError, assignment: TopicPartition[]): void {
-    if (!member) return;
-    const c = member.consumer;
+    const c = member?.consumer;
+    // A callback can still arrive after the stream ended and its consumer was disconnected.
+    if (!member || !c?.isConnected()) return;
     // The strategy is cooperative-sticky, so assignment changes are always incremental (rebalanceProtocol()
     // may say NONE while the consumer closes, and a full unassign() would then fail and stall the close).
     try {

@@ -1,4 +1,5 @@
 import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubPersistent } from '@prism/pubsub-persistent';
 import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
@@ -19,8 +20,8 @@ export { type KafkaConfig, KafkaConfigSchema } from './config.js';
 const plugin = definePlugin({
   name: 'kafka',
   version: '0.1.0',
-  description: 'Apache Kafka pub/sub, streams, consumer groups and replay',
-  interfaces: [PubSubBasic, StreamBasic, StreamConsumerGroups, StreamReplay],
+  description: 'Apache Kafka pub/sub (at-most-once and durable), streams, consumer groups and replay',
+  interfaces: [PubSubBasic, PubSubPersistent, StreamBasic, StreamConsumerGroups, StreamReplay],
   configSchema: KafkaConfigSchema,
   create(config, ctx) {
     const backend = new KafkaBackend(config, ctx.namespace, ctx.logger);
@@ -30,6 +31,7 @@ const plugin = definePlugin({
     return {
       bindings: [
         implement(PubSubBasic, pubsub.impl()),
+        implement(PubSubPersistent, groups.persistent()),
         implement(StreamBasic, streams.basic()),
         implement(StreamConsumerGroups, groups.impl()),
         implement(StreamReplay, streams.replay()),
