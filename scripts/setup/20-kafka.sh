@@ -32,7 +32,7 @@ fi
 echo "• fetching Apache Kafka $version broker jars with Maven into $dest/libs"
 mkdir -p "$dest"
 tmp="$(mktemp -d "$dest/libs.XXXXXX")"
-mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"
+mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"
 ls "$tmp"/kafka_2.13-"$version".jar >/dev/null
 touch "$tmp/.complete"
 rm -rf "$dest/libs"
