@@ -190,6 +190,14 @@ export class RedisConnection {
     }
   }
 
+  /**
+   * A new, unconnected client with the same settings (reconnect, TLS, credentials), for subscriber and
+   * blocking-read use that must not share the command connection. The caller connects and closes it.
+   */
+  duplicate(): ReturnType<typeof createClient> {
+    return this.client.duplicate();
+  }
+
   /** PING with the command timeout; unhealthy while disconnected. */
   async health(): Promise<HealthReport> {
     if (!this.client.isReady) return unhealthy(`${this.where}: not connected (reconnecting)`);

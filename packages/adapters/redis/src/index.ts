@@ -5,13 +5,21 @@ import { KeyValueScan } from '@prism/keyvalue-scan';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
+import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubWildcards } from '@prism/pubsub-wildcards';
 import { definePlugin, implement } from '@prism/sdk';
+import { StreamBasic } from '@prism/stream-basic';
+import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
+import { StreamReplay } from '@prism/stream-replay';
 import { RedisConfig } from './config.js';
 import { RedisConnection } from './connection.js';
+import { RedisGroups } from './groups.js';
 import { KeySpace } from './keys.js';
 import { redisBasic, redisBatch, redisCAS, redisTTL } from './kv.js';
 import { redisList } from './list.js';
+import { RedisPubSub } from './pubsub.js';
 import { redisScan } from './scan.js';
+import { RedisStreams } from './streams.js';
 import { redisTransactional } from './transact.js';
 
 export { RedisConfig } from './config.js';
@@ -30,11 +38,18 @@ export default definePlugin({
     KeyValueCAS,
     KeyValueTransactional,
     ListBasic,
+    PubSubBasic,
+    PubSubWildcards,
+    StreamBasic,
+    StreamReplay,
+    StreamConsumerGroups,
   ],
   configSchema: RedisConfig,
   create(config, ctx) {
     const conn = new RedisConnection(config, ctx.namespace, ctx.logger, ctx.metrics);
     const keys = new KeySpace(config.key_prefix ?? `${ctx.namespace}:`);
+    const pubsub = new RedisPubSub(conn, keys, ctx.metrics, ctx.logger);
+    const streams = new RedisStreams(conn, keys, ctx.logger);
     return {
       bindings: [
         implement(KeyValueBasic, redisBasic(conn, keys)),
@@ -44,10 +59,18 @@ export default definePlugin({
         implement(KeyValueCAS, redisCAS(conn, keys)),
         implement(KeyValueTransactional, redisTransactional(conn, keys)),
         implement(ListBasic, redisList(conn, keys)),
+        implement(PubSubBasic, pubsub.basic()),
+        implement(PubSubWildcards, pubsub.wildcards()),
+        implement(StreamBasic, streams.basic()),
+        implement(StreamReplay, streams.replay()),
+        implement(StreamConsumerGroups, new RedisGroups(conn, keys, ctx.logger).impl()),
       ],
       start: () => conn.start(),
       health: () => conn.health(),
-      close: () => conn.close(),
+      close: async () => {
+        await pubsub.close();
+        await conn.close();
+      },
     };
   },
 });
