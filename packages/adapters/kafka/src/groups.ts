@@ -443,7 +443,12 @@ export class KafkaGroups {
         c.incrementalUnassign(assignment);
       }
     } catch (e) {
-      this.logger.warn({ err: (e as Error).message, code: err.code }, 'kafka rebalance failed');
+      // Closing races the callback (the member is leaving anyway): not worth a warning.
+      const closing = !c.isConnected() || /disconnected/i.test((e as Error).message);
+      this.logger[closing ? 'debug' : 'warn'](
+        { err: (e as Error).message, code: err.code },
+        'kafka rebalance failed',
+      );
     }
   }
 
