@@ -3,7 +3,13 @@
 
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pollUntil, StreamCollector, uniqueNamespace, utf8 } from '@prism/pubsub-basic/conformance';
+import {
+  expectCode,
+  pollUntil,
+  StreamCollector,
+  uniqueNamespace,
+  utf8,
+} from '@prism/pubsub-basic/conformance';
 import {
   AckRequestSchema as PsAckRequestSchema,
   PublishPersistentRequestSchema,
@@ -19,7 +25,7 @@ import {
 import { ConfigureDeadLetterRequestSchema, QueueDeadLetter } from '@prism/queue-dead-letter';
 import { EnqueueDelayedRequestSchema, QueueDelayed } from '@prism/queue-delayed';
 import { ExtendVisibilityRequestSchema, NackRequestSchema, QueueVisibility } from '@prism/queue-visibility';
-import { type CallContext, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { type CallContext, Code, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { AppendRequestSchema, ReadRequestSchema, StreamBasic, TrimRequestSchema } from '@prism/stream-basic';
 import {
   AckRequestSchema as GroupAckRequestSchema,
@@ -251,5 +257,35 @@ describe('nats adapter on JetStream', () => {
     });
     expect(Date.now()).toBeGreaterThanOrEqual(at);
     expect(later).toHaveLength(1);
+  });
+
+  it('ignores a receipt whose delivery was superseded, and answers NOT_FOUND for it', async () => {
+    const q = handle.get(QueueBasic)!;
+    const vis = handle.get(QueueVisibility)!;
+    await q.enqueue(create(EnqueueRequestSchema, { namespace, queue: 'stale', payload: utf8('s') }), ctx);
+    const recv = (visibilityTimeoutMs: bigint) =>
+      q.receive(
+        create(ReceiveRequestSchema, { namespace, queue: 'stale', waitMs: 1_000n, visibilityTimeoutMs }),
+        ctx,
+      );
+    const [old] = (await recv(300n)).messages ?? [];
+    const fresh = await pollUntil('the redelivery', async () => (await recv(30_000n)).messages?.[0]);
+    expect(fresh.deliveryCount).toBe(2);
+    const stale = await q.ack(
+      create(QueueAckRequestSchema, { namespace, queue: 'stale', receipts: [old?.receipt ?? ''] }),
+      ctx,
+    );
+    expect(stale.ackedCount).toBe(0);
+    await expectCode(
+      () =>
+        vis.nack(create(NackRequestSchema, { namespace, queue: 'stale', receipt: old?.receipt ?? '' }), ctx),
+      Code.NotFound,
+    );
+    const ok = await q.ack(
+      create(QueueAckRequestSchema, { namespace, queue: 'stale', receipts: [fresh.receipt ?? ''] }),
+      ctx,
+    );
+    expect(ok.ackedCount).toBe(1);
+    expect((await jsm.streams.info(names.queue('stale'))).state.messages).toBe(0);
   });
 });
