@@ -202,7 +202,14 @@ export class KafkaBackend {
           timestampMs: report.timestamp ?? 0,
         });
     });
-    producer.on('event.error', (err) => this.#logger.warn({ err: err.message }, 'kafka producer error'));
+    // librdkafka reports every failed reconnect: log each distinct error once per 30 s.
+    const lastLogged = new Map<string, number>();
+    producer.on('event.error', (err) => {
+      const now = Date.now();
+      if (now - (lastLogged.get(err.message) ?? 0) < 30_000) return;
+      lastLogged.set(err.message, now);
+      this.#logger.warn({ err: err.message }, 'kafka producer error');
+    });
     producer.setPollInterval(5);
     await call<unknown>('connect', (cb) =>
       producer.connect({ timeout: this.#config.request_timeout_ms }, (err, data) => cb(err, data)),
