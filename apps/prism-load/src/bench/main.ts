@@ -54,7 +54,7 @@ const loadAtStart = loadAvg();
 const t0 = performance.now();
 const log = bench.log;
 
-const cleanup: (() => Promise<void>)[] = [];
+const cleanup: { what: string; fn: () => Promise<void> }[] = [];
 const scenarios: Scenario[] = [];
 const figures: Record<string, number> = {};
 
@@ -86,7 +86,7 @@ async function run(
 async function start<T extends TestServer>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
     const server = await fn();
-    cleanup.push(() => server.dispose());
+    cleanup.push({ what: name, fn: () => server.dispose() });
     return server;
   } catch (err) {
     log(`${name} did not start: ${(err as Error).message.split('\n')[0]}`);
@@ -102,7 +102,7 @@ async function proxyWith(
   const config = join(tmp, `${name}.yaml`);
   writeFileSync(config, yaml);
   const p = await spawnProxy({ config, port: await freePort(), logFile: join(tmp, `${name}.log`), ...extra });
-  cleanup.push(() => p.stop());
+  cleanup.push({ what: `proxy ${name}`, fn: () => p.stop() });
   return p;
 }
 
@@ -132,7 +132,7 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   figures['proxy RSS idle, all bench namespaces (MB)'] = proxy.rssMb();
   const echo = await spawnEcho(bench.valueSize);
-  cleanup.push(() => echo.stop());
+  cleanup.push({ what: 'echo server', fn: () => echo.stop() });
 
   let peakRss = 0;
   const rssTimer = setInterval(() => {
@@ -261,7 +261,21 @@ try {
   );
   log(`wrote ${join(outDir, 'RESULTS.md')} and results.json in ${Math.round(results.durationS)} s`);
 } finally {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
+  // Bounded: a server that will not stop must not keep the suite (or its exit code) hanging.
+  for (const { what, fn } of cleanup.reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      fn().then(
+        () => 'stopped',
+        (err: Error) => `failed to stop: ${err.message}`,
+      ),
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r('did not stop within 15 s'), 15_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome !== 'stopped') log(`${what} ${outcome}`);
+  }
   rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(0);
