@@ -62,7 +62,9 @@ function ensureTestDependencies() {
 
 switch (command) {
   case 'start': {
-    // Only the proxy and what it depends on: no test servers, no native builds it does not need.
+    // Only the proxy and what it depends on (no test servers); native addons need their -dev packages.
+    ensurePnpm();
+    run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
     ensureInstall('@prism/proxy...');
     run('pnpm', ['exec', 'nx', 'run', '@prism/proxy:build', '--output-style=stream']);
     run('node', ['apps/proxy/dist/main.js', ...rest]);

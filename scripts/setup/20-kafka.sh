@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
-# Kafka test dependencies:
-#  1. the Debian -dev libraries @confluentinc/kafka-javascript needs to build librdkafka from source
-#     (with CKJS_LINKING=dynamic). `pnpm install` builds it, so .ci/run must run `20-kafka.sh --native-deps`
-#     BEFORE installing; running them again here is a cheap no-op.
-#  2. the Apache Kafka 4.x broker jars (Maven Central, via scripts/kafka/pom.xml), cached in
-#     ${PRISM_KAFKA_HOME:-~/.cache/prism}/kafka-<version>/libs and only fetched when missing.
-# Usage: 20-kafka.sh [--native-deps]   (--native-deps: only step 1)
+# Kafka test dependencies: a JRE and Maven (Debian), and the Apache Kafka 4.x broker jars (Maven Central,
+# via scripts/kafka/pom.xml), cached in ${PRISM_KAFKA_HOME:-~/.cache/prism}/kafka-<version>/libs and only
+# fetched when missing. (The client's -dev libraries: 05-native-build-deps.sh.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 need=()
-for pkg in zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
-done
 command -v java >/dev/null || need+=(default-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 if [ ${#need[@]} -gt 0 ]; then
@@ -21,7 +14,6 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
-[ "${1:-}" = "--native-deps" ] && exit 0
 
 pom="$root/scripts/kafka/pom.xml"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
