@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Subject and JetStream names of one namespace. Everything a namespace touches lives under the
  * subject prefix `prism.<namespace>.` and in streams named `<stream_prefix>_<namespace>_...`, so
@@ -28,6 +30,15 @@ export function decodeToken(token: string): string {
     } else bytes.push(token.charCodeAt(i));
   }
   return new TextDecoder().decode(Uint8Array.from(bytes));
+}
+
+/**
+ * Keeps a JetStream stream or consumer name within `max` characters (they become directory names, so
+ * 255 bytes is a hard limit): longer names keep a readable head and end in a SHA-1 of the whole name.
+ */
+export function fitName(name: string, max = 200): string {
+  if (name.length <= max) return name;
+  return `${name.slice(0, max - 42)}-H${createHash('sha1').update(name).digest('hex')}`;
 }
 
 /** Durable consumer shared by every receiver of a queue. */
@@ -66,14 +77,9 @@ export class Names {
   durableTopicSubject(topic: string): string {
     return `${this.root}dt.${topic}`;
   }
-  durableTopicOf(subject: string): string | undefined {
-    const p = `${this.root}dt.`;
-    return subject.startsWith(p) ? subject.slice(p.length) : undefined;
-  }
-
   /** JetStream stream of one Prism stream (offsets are its sequences, so they are dense). */
   stream(name: string): string {
-    return `${this.streamBase}_S_${encodeToken(name)}`;
+    return fitName(`${this.streamBase}_S_${encodeToken(name)}`);
   }
   streamSubject(name: string): string {
     return `${this.root}s.${encodeToken(name)}`;
@@ -81,17 +87,10 @@ export class Names {
 
   /** JetStream work-queue stream of one Prism queue. */
   queue(name: string): string {
-    return `${this.streamBase}_Q_${encodeToken(name)}`;
+    return fitName(`${this.streamBase}_Q_${encodeToken(name)}`);
   }
   queueSubject(name: string): string {
     return `${this.root}q.${encodeToken(name)}`;
-  }
-  /** Stream of the dead-letter queue of one queue. */
-  deadLetter(name: string): string {
-    return `${this.streamBase}_DLQ_${encodeToken(name)}`;
-  }
-  deadLetterSubject(name: string): string {
-    return `${this.root}dlq.${encodeToken(name)}`;
   }
   /** Stream holding delayed messages of every queue until they are due. */
   get delayedStream(): string {
@@ -99,13 +98,6 @@ export class Names {
   }
   delayedSubject(queue: string): string {
     return `${this.root}delayed.${encodeToken(queue)}`;
-  }
-  /** Stream capturing the server's max-deliveries advisories of one queue's consumer. */
-  advisoryStream(queue: string): string {
-    return `${this.streamBase}_ADV_${encodeToken(queue)}`;
-  }
-  advisorySubject(queue: string): string {
-    return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.queue(queue)}.${QUEUE_CONSUMER}`;
   }
   /** Prefix of every stream of this namespace (for cleanup and isolation checks). */
   get streamPrefix(): string {

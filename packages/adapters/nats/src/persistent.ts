@@ -5,7 +5,7 @@ import { AckPolicy, DeliverPolicy, type Msg, nanos, RetentionPolicy } from 'nats
 import { isConsumerNotFound, isStreamNotFound, type NatsBackend } from './connection.js';
 import type { DurableStreams } from './durable.js';
 import { H_ID, metadataOf, newId, reservedOf, toHeaders } from './message.js';
-import { encodeToken, type Names } from './names.js';
+import { encodeToken, fitName, type Names } from './names.js';
 import { parseAckSubject, sendAck } from './pull.js';
 
 /** A delivered JetStream message as a prism.common.v1.Message. */
@@ -61,7 +61,7 @@ export class PersistentPubSub {
   }
 
   private consumer(topic: string, subscription: string): string {
-    return `${encodeToken(topic)}__${encodeToken(subscription)}`;
+    return fitName(`${encodeToken(topic)}__${encodeToken(subscription)}`);
   }
 
   impl(): PubSubPersistentImpl {
