@@ -16,6 +16,8 @@ export interface Scenario {
   readonly notes?: readonly string[];
   /** Why the scenario was not run. */
   readonly skipped?: string;
+  /** How the comparison line starts; default "Added by Prism" (both rows through Prism: say so). */
+  readonly deltaLabel?: string;
 }
 
 /** A single figure checked against a target from the issue. */
@@ -132,7 +134,7 @@ export function renderMarkdown(res: BenchResults, changes: string): string {
     if (c)
       out.push(
         '',
-        `Added by Prism: p50 ${signedMs(c.addedP50)}, p99 ${signedMs(c.addedP99)}; throughput ratio ${(c.ratio * 100).toFixed(c.ratio < 0.1 ? 2 : 0)}% of direct.`,
+        `${s.deltaLabel ?? 'Added by Prism'}: p50 ${signedMs(c.addedP50)}, p99 ${signedMs(c.addedP99)}; throughput ratio ${(c.ratio * 100).toFixed(c.ratio < 0.1 ? 2 : 0)}% of the first row.`,
       );
     for (const n of s.notes ?? []) out.push('', n);
     out.push('');
