@@ -1,4 +1,4 @@
 import { withTestServers } from '@prism/testing/jest-config';
 import preset from '../jest.preset.mjs';
 
-export default withTestServers({ ...preset, testTimeout: 60000 }, ['redis', 'postgres', 'nats']);
+export default withTestServers({ ...preset, testTimeout: 60000 }, ['redis', 'postgres', 'nats', 'kafka']);
