@@ -1,6 +1,6 @@
 import type http2 from 'node:http2';
 import net from 'node:net';
-import type { DescService } from '@bufbuild/protobuf';
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { type CallOptions, type Client, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import {
@@ -8,6 +8,7 @@ import {
   HealthStatus,
   PluginLifecycleInterface,
 } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
+import { fastUnary, PluginSession } from './fast-unary.js';
 import type { HealthReport } from './health.js';
 import type { AnyImpl, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
 import type { PluginHandle } from './plugin.js';
@@ -40,6 +41,12 @@ export interface PluginTarget {
 export interface PluginTransport extends Transport {
   /** Closes the connection; calls in flight fail with CANCELED. */
   close(): void;
+  /** Set for the `connect` protocol: unary calls on a raw HTTP/2 stream (see fast-unary.ts). */
+  readonly fastUnary?: (
+    service: DescService,
+    method: DescMethod,
+    headers: Readonly<Record<string, string>> | undefined,
+  ) => (request: unknown, ctx?: CallContext) => Promise<unknown>;
 }
 
 /** A gRPC-over-HTTP/2 transport to a plugin server (one multiplexed connection, reconnects on demand). */
@@ -63,6 +70,7 @@ export function createPluginTransport(target: PluginTarget): PluginTransport {
       };
   } else throw new Error('plugin target needs a socket or a url');
   const sessionManager = new Http2SessionManager(baseUrl, {}, nodeOptions);
+  const fast = target.protocol === 'connect' ? new PluginSession(baseUrl, nodeOptions) : undefined;
   const transport =
     target.protocol === 'connect'
       ? createConnectTransport({ baseUrl, httpVersion: '2', sessionManager, useBinaryFormat: true })
@@ -70,7 +78,11 @@ export function createPluginTransport(target: PluginTarget): PluginTransport {
   return {
     unary: transport.unary.bind(transport),
     stream: transport.stream.bind(transport),
-    close: () => sessionManager.abort(),
+    close: () => {
+      sessionManager.abort();
+      fast?.close();
+    },
+    ...(fast ? { fastUnary: (service, method, headers) => fastUnary(fast, service, method, headers) } : {}),
   };
 }
 
@@ -136,7 +148,12 @@ export function connectPlugin(
   for (const iface of interfaces) {
     const client = createClient(iface.service, transport) as unknown as Record<string, Fn>;
     const impl: Record<string, (request: never, ctx: CallContext) => unknown> = {};
+    const fast = (transport as Partial<PluginTransport>).fastUnary;
     for (const method of iface.service.methods) {
+      if (fast && method.methodKind === 'unary') {
+        impl[method.localName] = fast(iface.service, method, headers);
+        continue;
+      }
       const call = client[method.localName] as Fn;
       impl[method.localName] = (request: unknown, ctx: CallContext) => call(request, callOptions(ctx));
     }

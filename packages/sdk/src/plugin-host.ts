@@ -1,6 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { DescService } from '@bufbuild/protobuf';
-import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import type http2 from 'node:http2';
+import {
+  create,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  isMessage,
+  toBinary,
+} from '@bufbuild/protobuf';
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type HandlerContext,
+  type ServiceImpl,
+} from '@connectrpc/connect';
+import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
 import {
   type DescribeResponse,
   type HealthCheckResponse,
@@ -91,6 +106,8 @@ export class PluginHost {
   private readonly instances = new Map<string, HostedInstance>();
   /** Latest started instance per namespace, for calls without the instance header. */
   private readonly byNamespace = new Map<string, HostedInstance>();
+  /** Unary methods by HTTP path, for {@link PluginHost.serveFastUnary}. */
+  private readonly unary = new Map<string, { method: DescMethod; fn: Method }>();
 
   constructor(
     readonly def: PluginDefinition,
@@ -217,6 +234,51 @@ export class PluginHost {
     return instance;
   }
 
+  /**
+   * Serves a Connect unary call with a binary body directly (the proxy's hot path; see fast-unary.ts).
+   * Returns false for anything else, which then goes to connect-node. Call after {@link mount}.
+   */
+  serveFastUnary(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
+    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/proto') return false;
+    const route = this.unary.get(req.url);
+    if (!route) return false;
+    const { input, output } = route.method;
+    let controller: AbortController | undefined;
+    const ctx = {
+      requestHeader: { get: (name: string) => (req.headers[name] as string | undefined) ?? null },
+      // Most calls never look at the signal: create it on demand.
+      get signal() {
+        controller ??= new AbortController();
+        return controller.signal;
+      },
+      timeoutMs: () => undefined,
+    } as unknown as HandlerContext;
+    res.once('close', () => {
+      if (!res.writableFinished) controller?.abort(new ConnectError('the caller went away', Code.Canceled));
+    });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        let request: unknown;
+        try {
+          request = fromBinary(input, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+        } catch (err) {
+          throw invalidArgument(`cannot decode ${input.typeName}: ${(err as Error).message}`);
+        }
+        const result = await route.fn(request as { namespace?: string }, ctx);
+        const message = isMessage(result, output) ? result : create(output, result as never);
+        res.writeHead(200, { 'content-type': 'application/proto' });
+        res.end(toBinary(output, message));
+      } catch (err) {
+        const ce = toConnectError(err, `plugin "${this.def.name}"`);
+        res.writeHead(codeToHttpStatus(ce.code), { 'content-type': 'application/json' });
+        res.end(errorToJsonBytes(ce, {}));
+      }
+    });
+    return true;
+  }
+
   /** Mounts the lifecycle service and every interface service of the plugin. */
   mount(router: ConnectRouter): void {
     const wrap =
@@ -268,6 +330,7 @@ export class PluginHost {
             const instance = this.route(request, ctx);
             return instance.track(() => target(instance)(request, ctx));
           };
+          this.unary.set(`/${typeName}/${method.name}`, { method, fn: impl[name] as Method });
         }
       }
       router.service(iface.service, impl as unknown as ServiceImpl<DescService>);

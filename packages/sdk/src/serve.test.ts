@@ -163,6 +163,38 @@ describe('servePlugin on a Unix socket', () => {
     expect(await codeOf(() => lc.healthCheck({ instanceId: init.instanceId }))).toBe('NotFound');
   });
 
+  it('answers the same over the Connect fast unary path (values, error codes, messages)', async () => {
+    const fast = createPluginTransport({ socket: server.socket as string, protocol: 'connect' });
+    const lc = lifecycleClient(transport());
+    const init = await lc.initialize({ namespace: 'fast', configJson: '{}', limits: { maxKeyBytes: 8 } });
+    const kv = connectPlugin(fast, [KV], { namespace: 'fast', instanceId: init.instanceId }).get(KV)!;
+    const ctx = { signal: new AbortController().signal };
+    expect(await codeOf(async () => kv.get({ namespace: 'fast', key: 'a' } as never, ctx))).toBe(
+      'FailedPrecondition',
+    );
+    await lc.start({ instanceId: init.instanceId });
+    await kv.set({ namespace: 'fast', key: 'a', value: bytes('1') } as never, ctx);
+    expect(await kv.get({ namespace: 'fast', key: 'a' } as never, ctx)).toMatchObject({
+      found: true,
+      value: bytes('1'),
+    });
+    expect(await kv.get({ namespace: 'fast', key: 'b' } as never, ctx)).toMatchObject({ found: false });
+    const err = await Promise.resolve(kv.set({ namespace: 'fast', key: 'k'.repeat(9) } as never, ctx)).catch(
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(Code[(err as ConnectError).code]).toBe('InvalidArgument');
+    expect((err as ConnectError).rawMessage).toMatch(/key/);
+    await lc.drain({ instanceId: init.instanceId, timeoutMs: 1000 });
+    expect(await codeOf(async () => kv.get({ namespace: 'fast', key: 'a' } as never, ctx))).toBe(
+      'Unavailable',
+    );
+    await lc.stop({ instanceId: init.instanceId });
+    fast.close();
+    expect(await codeOf(async () => kv.get({ namespace: 'fast', key: 'a' } as never, ctx))).toBe(
+      'Unavailable',
+    );
+  });
+
   it('keeps two instances of one namespace apart (reload: old and new side by side)', async () => {
     const lc = lifecycleClient(transport());
     const a = await lc.initialize({ namespace: 'twin', configJson: '{"prefix":"a:"}' });

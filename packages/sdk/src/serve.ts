@@ -50,7 +50,11 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
   if (!opts) return runPluginMain(def);
   const logger = opts.logger ?? createLogger({ name: `prism-plugin-${def.name}`, destination: 2 });
   const host = new PluginHost(def, logger);
-  const handler = connectNodeAdapter({ routes: (router) => host.mount(router) });
+  const connectHandler = connectNodeAdapter({ routes: (router) => host.mount(router) });
+  // Unary Connect calls with binary bodies (what the proxy sends) skip connect-node's generic path.
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (!host.serveFastUnary(req, res)) connectHandler(req, res);
+  };
   const settings = { maxConcurrentStreams: 10_000 };
   const server = opts.tls
     ? http2.createSecureServer(
