@@ -24,6 +24,13 @@ const UNAVAILABLE = new Set<string>([
   ErrorCode.NoResponders,
 ]);
 
+// The server refused the configured credentials: the backend cannot be used until the config is fixed.
+const AUTH = new Set<string>([
+  ErrorCode.AuthorizationViolation,
+  ErrorCode.BadAuthentication,
+  ErrorCode.BadCreds,
+]);
+
 /** JetStream API error code of a NatsError (e.g. 10059 stream not found), if any. */
 export function apiErrorCode(err: unknown): number | undefined {
   return err instanceof NatsError ? err.api_error?.err_code : undefined;
@@ -178,6 +185,10 @@ export class NatsBackend {
     if (err instanceof ConnectError) return err;
     if (err instanceof NatsError && UNAVAILABLE.has(err.code))
       return unavailable(`${this.where} is unavailable: ${err.message}`);
+    if (err instanceof NatsError && AUTH.has(err.code))
+      return unavailable(
+        `${this.where} rejected the credentials (check user/password/token): ${err.message}`,
+      );
     return err;
   }
 
