@@ -15,7 +15,8 @@ import type { CallContext } from './interface.js';
 // Unary calls between the proxy and its plugins are the hot path of sidecar and remote modes. They
 // use the Connect protocol's unary form (POST, binary body, HTTP status + JSON error), done here on a
 // raw HTTP/2 stream: no per-call abort controllers, async iterables or header objects. Streaming
-// calls keep using connect-es. The server side is `PluginHost.serveFastUnary`. Cancellation is not forwarded on this path (the plugin finishes the call); deadlines travel as `connect-timeout-ms`.
+// calls keep using connect-es. The server side is `PluginHost.serveFastUnary`. Cancellation is not
+// forwarded on this path (the plugin finishes the call); deadlines travel as `connect-timeout-ms`.
 
 /** One HTTP/2 connection to a plugin server, opened on first use and reopened after it closes. */
 export class PluginSession {
