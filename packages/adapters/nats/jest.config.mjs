@@ -1,4 +1,4 @@
-import preset from '../../../jest.preset.mjs';
 import { withTestServers } from '@prism/testing/jest-config';
+import preset from '../../../jest.preset.mjs';
 
 export default withTestServers(preset, ['nats']);

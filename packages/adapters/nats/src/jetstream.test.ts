@@ -83,6 +83,10 @@ describe('nats adapter on JetStream', () => {
     for await (const r of s.read(create(ReadRequestSchema, { namespace, stream: 'orders.eu' }), ctx))
       read.push(Number(r.offset));
     expect(read).toEqual([Number(r2.offset)]);
+    // The read's ephemeral consumer is released when the read ends.
+    await pollUntil('the read consumer to be deleted', async () => {
+      return (await jsm.streams.info(names.stream('orders.eu'))).state.consumer_count === 0;
+    });
   });
 
   it('keeps a durable subscription as a JetStream consumer that survives the stream closing', async () => {
