@@ -1,7 +1,12 @@
-import { effectivePageSize, type KeyValueScanImpl } from '@prism/keyvalue-scan';
+import {
+  decodeCursor,
+  effectivePageSize,
+  encodeCursor,
+  type KeyValueScanImpl,
+  prefixSuccessor,
+} from '@prism/keyvalue-scan';
 import type { CallContext } from '@prism/sdk';
 import type { PgClient } from './client.js';
-import { decodeCursor, encodeCursor, prefixSuccessor } from './keys.js';
 import { bytesOf } from './kv-basic.js';
 import type { KvTables } from './kv-schema.js';
 

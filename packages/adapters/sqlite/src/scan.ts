@@ -1,7 +1,12 @@
-import { effectivePageSize, type KeyValueScanImpl } from '@prism/keyvalue-scan';
+import {
+  decodeCursor,
+  effectivePageSize,
+  encodeCursor,
+  type KeyValueScanImpl,
+  prefixSuccessor,
+} from '@prism/keyvalue-scan';
 import type { CallContext } from '@prism/sdk';
 import { bytesOf } from './basic.js';
-import { decodeCursor, encodeCursor, prefixSuccessor } from './keys.js';
 import { LIVE, type SqliteStore } from './store.js';
 
 interface Row {

@@ -2,6 +2,7 @@ import { KeyValueScanInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_s
 import { checkKey, defineInterface, type InterfaceImpl, invalidArgument, type Limits } from '@prism/sdk';
 
 export * from '@prism/proto/prism/keyvalue/v1/keyvalue_scan_pb';
+export * from './cursor.js';
 
 /** Items per page when a request leaves `page_size` at 0. */
 export const DEFAULT_PAGE_SIZE = 100;

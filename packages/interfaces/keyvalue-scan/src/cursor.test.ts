@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Code, ConnectError } from '@prism/sdk';
-import { decodeCursor, encodeCursor, prefixSuccessor } from './keys.js';
+import { decodeCursor, encodeCursor, prefixSuccessor } from './cursor.js';
 
 describe('prefixSuccessor', () => {
   it('increments the last code point', () => {

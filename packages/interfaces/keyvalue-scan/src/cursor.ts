@@ -2,9 +2,9 @@ import { invalidArgument } from '@prism/sdk';
 
 /**
  * The smallest string greater than every string starting with `prefix`, or undefined when there is none
- * (empty prefix, or only U+10FFFF characters). The key column uses COLLATE "C", which compares UTF-8
- * bytes and so orders like code points: so `key >= prefix AND key < successor` is an index-friendly literal prefix match
- * (no LIKE, so `%` and `_` need no escaping).
+ * (empty prefix, or only U+10FFFF characters). Backends that compare keys as UTF-8 bytes (PostgreSQL
+ * COLLATE "C", SQLite BINARY) order like code points, so `key >= prefix AND key < successor` is an
+ * index-friendly literal prefix match (no LIKE, so `%` and `_` need no escaping).
  */
 export function prefixSuccessor(prefix: string): string | undefined {
   const cps = Array.from(prefix, (c) => c.codePointAt(0)!);
