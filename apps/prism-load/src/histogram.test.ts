@@ -69,3 +69,28 @@ describe('Recorder and report', () => {
     expect(ms(1234)).toBe('1234 ms');
   });
 });
+
+describe('mergeReports', () => {
+  it('adds counts and merges histograms exactly across rounds', async () => {
+    const { buildReport, mergeReports } = await import('./report.js');
+    const a = new Recorder();
+    const b = new Recorder();
+    for (let i = 1; i <= 100; i++) a.success(i / 10); // 0.1 … 10 ms
+    for (let i = 1; i <= 100; i++) b.success(20 + i / 10); // 20.1 … 30 ms
+    b.failure('UNAVAILABLE');
+    const merged = mergeReports([
+      buildReport('x', a, { concurrency: 4, durationS: 1 }),
+      buildReport('x', b, { concurrency: 4, durationS: 1 }),
+    ]);
+    expect(merged).toMatchObject({
+      ok: 200,
+      errorCount: 1,
+      durationS: 2,
+      throughput: 100.5,
+      errors: { UNAVAILABLE: 1 },
+    });
+    expect(merged.latencyMs.count).toBe(200);
+    expect(merged.latencyMs.p50).toBeCloseTo(10, 0);
+    expect(merged.latencyMs.max).toBeCloseTo(30, 0);
+  });
+});

@@ -43,6 +43,18 @@ export class LatencyHistogram {
     this.h.add(other.h);
   }
 
+  /** The histogram in the standard compressed base64 HDR form (microseconds), for storing or merging. */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.h);
+  }
+
+  /** A histogram from {@link encode}'s output. */
+  static decode(encoded: string): LatencyHistogram {
+    const out = new LatencyHistogram();
+    out.h.add(hdr.decodeFromCompressedBase64(encoded, 32, false));
+    return out;
+  }
+
   reset(): void {
     this.h.reset();
   }

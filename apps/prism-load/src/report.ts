@@ -1,4 +1,4 @@
-import type { LatencySummary } from './histogram.js';
+import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import type { ProgressSample, Recorder } from './recorder.js';
 
 /** The result of one load run (also the `--json` output). */
@@ -20,6 +20,8 @@ export interface LoadReport {
   readonly notSent: number;
   /** Latency of successful operations in milliseconds (from the intended send time in open loop). */
   readonly latencyMs: LatencySummary;
+  /** The latency histogram itself (compressed base64 HDR, microseconds): lets runs be merged exactly. */
+  readonly histogram?: string;
 }
 
 /** Builds a report from a recorder at the end of a run. */
@@ -41,6 +43,39 @@ export function buildReport(
     throughput: round(rec.total / durationS, 1),
     notSent: run.notSent ?? 0,
     latencyMs: rec.histogram.summary(),
+    histogram: rec.histogram.count > 0 ? rec.histogram.encode() : undefined,
+  };
+}
+
+/** Merges reports of the same load run in several rounds: counts add up, histograms merge exactly. */
+export function mergeReports(reports: readonly LoadReport[]): LoadReport {
+  const first = reports[0];
+  if (!first) throw new Error('nothing to merge');
+  if (reports.length === 1) return first;
+  const h = new LatencyHistogram();
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let errorCount = 0;
+  let durationS = 0;
+  let notSent = 0;
+  for (const r of reports) {
+    if (r.histogram) h.add(LatencyHistogram.decode(r.histogram));
+    for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
+    ok += r.ok;
+    errorCount += r.errorCount;
+    durationS += r.durationS;
+    notSent += r.notSent;
+  }
+  return {
+    ...first,
+    durationS: round(durationS, 3),
+    ok,
+    errors,
+    errorCount,
+    throughput: round((ok + errorCount) / durationS, 1),
+    notSent,
+    latencyMs: h.summary(),
+    histogram: h.count > 0 ? h.encode() : undefined,
   };
 }
 

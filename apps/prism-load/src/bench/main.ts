@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startNats, startPostgres, startRedis, type TestServer } from '@prism/testing';
 import { ms } from '../report.js';
+import type { LoadOptions } from '../run.js';
 import { proxyYaml } from './config.js';
 import { type BenchProcess, repoRoot, spawnEcho, spawnProxy } from './proxy-process.js';
 import {
@@ -24,6 +25,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '2' },
     only: { type: 'string' },
     out: { type: 'string' },
     'render-only': { type: 'boolean' },
@@ -34,6 +36,7 @@ const bench: s.Bench = {
   warmupS: Number(values.warmup),
   valueSize: 1024,
   keys: 1000,
+  rounds: Number(values.rounds),
   log: (line) => process.stderr.write(`${line}\n`),
 };
 const only = values.only?.split(',');
@@ -106,6 +109,11 @@ async function proxyWith(
   return p;
 }
 
+/** A fresh proxy process runs unoptimised code at first: drive it for a while before measuring it. */
+async function warmUp(url: string, opts: Partial<LoadOptions>): Promise<void> {
+  await s.viaWire({ ...bench, durationS: 2, warmupS: 0 }, url, opts);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 try {
@@ -133,6 +141,8 @@ try {
   figures['proxy RSS idle, all bench namespaces (MB)'] = proxy.rssMb();
   const echo = await spawnEcho(bench.valueSize);
   cleanup.push({ what: 'echo server', fn: () => echo.stop() });
+  await warmUp(echo.url, { op: 'get', concurrency: 64 });
+  await warmUp(proxy.url, { op: 'get', namespace: 'bench-mem', concurrency: 64 });
 
   let peakRss = 0;
   const rssTimer = setInterval(() => {
@@ -156,10 +166,14 @@ try {
     const slow = await proxyWith('no-fast-path', proxyYaml(urls, { memstoreOnly: true }), {
       env: { PRISM_FAST_PATH: '0' },
     });
+    await warmUp(slow.url, { op: 'get', namespace: 'bench-mem', concurrency: 64 });
     const out: Scenario[] = [];
     for (const concurrency of [64, 1]) {
-      const off = await s.viaWire(bench, slow.url, { op: 'get', namespace: 'bench-mem', concurrency });
-      const on = await s.viaWire(bench, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency });
+      const [off, on] = await s.alternate(
+        bench,
+        (r) => s.viaWire(r, slow.url, { op: 'get', namespace: 'bench-mem', concurrency }),
+        (r) => s.viaWire(r, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency }),
+      );
       out.push({
         id: `fastpath-c${concurrency}`,
         title: `What the unary fast path gains: MemStore Get through Prism, concurrency ${concurrency}`,
@@ -205,16 +219,12 @@ try {
     'Both rows through Prism.',
     async () => {
       const sidecar = await proxyWith('sidecar', proxyYaml(urls, { sidecar: true, memstoreOnly: true }));
-      const inProc = await s.viaWire(bench, proxy.url, {
-        op: 'get',
-        namespace: 'bench-mem',
-        concurrency: 64,
-      });
-      const side = await s.viaWire(bench, sidecar.url, {
-        op: 'get',
-        namespace: 'bench-sidecar',
-        concurrency: 64,
-      });
+      await warmUp(sidecar.url, { op: 'get', namespace: 'bench-sidecar', concurrency: 64 });
+      const [inProc, side] = await s.alternate(
+        bench,
+        (r) => s.viaWire(r, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency: 64 }),
+        (r) => s.viaWire(r, sidecar.url, { op: 'get', namespace: 'bench-sidecar', concurrency: 64 }),
+      );
       await sidecar.stop();
       return {
         id: 'sidecar-c64',
@@ -231,8 +241,12 @@ try {
   await run('workers', 'Proxy workers: 1 vs 2 (node:cluster)', '', async () => {
     const two = await proxyWith('workers-2', proxyYaml(urls, { memstoreOnly: true }), { workers: 2 });
     const opts = { op: 'set' as const, namespace: 'bench-mem', concurrency: 64, connections: 4 };
-    const one = await s.viaWire(bench, proxy.url, opts);
-    const pair = await s.viaWire(bench, two.url, opts);
+    await warmUp(two.url, opts);
+    const [one, pair] = await s.alternate(
+      bench,
+      (r) => s.viaWire(r, proxy.url, opts),
+      (r) => s.viaWire(r, two.url, opts),
+    );
     figures['proxy RSS, 2 workers + primary, after load (MB)'] = two.rssMb();
     await two.stop();
     return {

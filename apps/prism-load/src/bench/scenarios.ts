@@ -3,7 +3,7 @@ import natsPlugin from '@prism/adapter-nats';
 import postgresPlugin from '@prism/adapter-postgres';
 import redisPlugin from '@prism/adapter-redis';
 import { buildWorkload } from '../ops.js';
-import type { LoadReport } from '../report.js';
+import { type LoadReport, mergeReports } from '../report.js';
 import { DEFAULTS, driveOp, type LoadOptions, runLoad } from '../run.js';
 import { createRpcClient } from '../wire/client.js';
 import { inProcessKv, inProcessQueue, natsDirect, redisDirect, startPlugin } from './direct.js';
@@ -17,6 +17,8 @@ export interface Bench {
   readonly warmupS: number;
   readonly valueSize: number;
   readonly keys: number;
+  /** Comparisons alternate their two sides this many times (see {@link alternate}). */
+  readonly rounds: number;
   readonly log: (line: string) => void;
 }
 
@@ -40,6 +42,31 @@ const loop = (b: Bench, concurrency: number, rps?: number) => ({
   warmupS: b.warmupS,
 });
 
+/**
+ * Runs the two sides of a comparison alternately, `b.rounds` times each (A B A B …), each round a share of
+ * the duration, and merges each side's rounds (histograms merge exactly). On a shared machine a burst of
+ * someone else's work then hits both sides instead of skewing one.
+ */
+export async function alternate(
+  b: Bench,
+  a: (round: Bench) => Promise<LoadReport>,
+  c: (round: Bench) => Promise<LoadReport>,
+): Promise<[LoadReport, LoadReport]> {
+  const rounds = Math.max(1, b.rounds);
+  const round: Bench = {
+    ...b,
+    durationS: b.durationS / rounds,
+    warmupS: rounds > 1 ? b.warmupS / 2 : b.warmupS,
+  };
+  const as: LoadReport[] = [];
+  const cs: LoadReport[] = [];
+  for (let i = 0; i < rounds; i++) {
+    as.push(await a(round));
+    cs.push(await c(round));
+  }
+  return [mergeReports(as), mergeReports(cs)];
+}
+
 /** Bare HTTP/2 echo (the ceiling) vs MemStore Get through the proxy, both over gRPC at the same concurrency. */
 export async function echoVsProxy(
   b: Bench,
@@ -47,8 +74,11 @@ export async function echoVsProxy(
   proxy: BenchProcess,
   concurrency: number,
 ): Promise<Scenario> {
-  const direct = await viaWire(b, echo.url, { op: 'get', concurrency });
-  const through = await viaWire(b, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency });
+  const [direct, through] = await alternate(
+    b,
+    (r) => viaWire(r, echo.url, { op: 'get', concurrency }),
+    (r) => viaWire(r, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency }),
+  );
   return {
     id: `ceiling-c${concurrency}`,
     title: `Ceiling: bare node:http2 echo vs MemStore Get through Prism, concurrency ${concurrency}`,
@@ -71,8 +101,11 @@ export async function memstore(
   try {
     const kv = await inProcessKv(handle, b.keys, b.valueSize);
     const tight = op === 'get' && concurrency > 1 ? await kv.tightLoop(2_000_000) : undefined;
-    const direct = await driveOp('memstore in-process', kv[op], loop(b, concurrency));
-    const through = await viaWire(b, proxy.url, { op, namespace: 'bench-mem', concurrency });
+    const [direct, through] = await alternate(
+      b,
+      (r) => driveOp('memstore in-process', kv[op], loop(r, concurrency)),
+      (r) => viaWire(r, proxy.url, { op, namespace: 'bench-mem', concurrency }),
+    );
     return {
       id: `memstore-${op}-c${concurrency}`,
       title: `MemStore ${op === 'get' ? 'Get' : 'Set'}, concurrency ${concurrency}`,
@@ -134,8 +167,11 @@ export async function redisGet(
 ): Promise<Scenario> {
   const direct = await redisDirect(redisUrl, b.keys, b.valueSize);
   try {
-    const d = await driveOp('node-redis', direct.get, loop(b, concurrency, rps));
-    const p = await viaWire(b, proxy.url, { op: 'get', namespace: 'bench-redis', concurrency, rps });
+    const [d, p] = await alternate(
+      b,
+      (r) => driveOp('node-redis', direct.get, loop(r, concurrency, rps)),
+      (r) => viaWire(r, proxy.url, { op: 'get', namespace: 'bench-redis', concurrency, rps }),
+    );
     const shape = rps
       ? `open loop at ${rps} req/s (cap ${concurrency} in flight)`
       : `closed loop, concurrency ${concurrency}`;
@@ -159,8 +195,11 @@ export async function redisAdapter(b: Bench, redisUrl: string, rps: number): Pro
   const handle = await startPlugin(redisPlugin, { url: redisUrl }, 'bench-redis-direct');
   try {
     const kv = await inProcessKv(handle, b.keys, b.valueSize);
-    const d = await driveOp('node-redis', direct.get, loop(b, 64, rps));
-    const a = await driveOp('redis adapter in-process', kv.get, loop(b, 64, rps));
+    const [d, a] = await alternate(
+      b,
+      (r) => driveOp('node-redis', direct.get, loop(r, 64, rps)),
+      (r) => driveOp('redis adapter in-process', kv.get, loop(r, 64, rps)),
+    );
     return {
       id: `redis-adapter-${rps}rps`,
       title: `Redis Get ${b.valueSize} B at ${rps} req/s: node-redis vs the redis adapter in-process`,
@@ -187,8 +226,11 @@ export async function postgresGet(
   const handle = await startPlugin(postgresPlugin, { url: pgUrl }, 'bench-pg-direct');
   try {
     const kv = await inProcessKv(handle, b.keys, b.valueSize);
-    const direct = await driveOp('postgres adapter in-process', kv.get, loop(b, concurrency));
-    const through = await viaWire(b, proxy.url, { op: 'get', namespace: 'bench-pg', concurrency });
+    const [direct, through] = await alternate(
+      b,
+      (r) => driveOp('postgres adapter in-process', kv.get, loop(r, concurrency)),
+      (r) => viaWire(r, proxy.url, { op: 'get', namespace: 'bench-pg', concurrency }),
+    );
     return {
       id: `postgres-get-c${concurrency}`,
       title: `PostgreSQL Get ${b.valueSize} B, concurrency ${concurrency}`,
