@@ -122,5 +122,5 @@ describe('plugin supervision', () => {
     await onNear.stop();
     expect(onNear.errors).toEqual([]);
     expect(onNear.ok).toBeGreaterThan(0);
-  });
+  }, 90_000);
 });
