@@ -135,19 +135,19 @@ export default definePlugin({
         implement(KeyValueBasic, {
           async set(req) {
             // TODO: store req.value under prefix + req.key, overwriting.
-            throw unimplemented('${t.name}: Set is not implemented yet (src/index.ts)');
+            throw unimplemented(\`${t.name}: Set of "\${req.key}" is not implemented yet (src/index.ts)\`);
           },
           async get(req) {
             // TODO: return { found: true, value } or { found: false } for prefix + req.key.
-            throw unimplemented('${t.name}: Get is not implemented yet (src/index.ts)');
+            throw unimplemented(\`${t.name}: Get of "\${req.key}" is not implemented yet (src/index.ts)\`);
           },
           async delete(req) {
             // TODO: remove prefix + req.key; return { deleted: true } when it existed.
-            throw unimplemented('${t.name}: Delete is not implemented yet (src/index.ts)');
+            throw unimplemented(\`${t.name}: Delete of "\${req.key}" is not implemented yet (src/index.ts)\`);
           },
           async exists(req) {
             // TODO: return { exists } for prefix + req.key.
-            throw unimplemented('${t.name}: Exists is not implemented yet (src/index.ts)');
+            throw unimplemented(\`${t.name}: Exists of "\${req.key}" is not implemented yet (src/index.ts)\`);
           },
         }),
       ],
@@ -162,6 +162,7 @@ export default definePlugin({
 }
 
 export const binTs = (t: TemplateContext): string => `#!/usr/bin/env node
+
 // \`prism-plugin-${t.name}\`: this plugin as a standalone server (sidecar or remote); see \`--help\`.
 import { servePlugin } from '@prism/sdk';
 import plugin from './index.js';
@@ -200,8 +201,8 @@ namespaces:
     pattern: keyvalue
     backend:
       type: ${t.name}
-      plugin: { mode: in_process } # or sidecar (the proxy runs prism-plugin-${t.name}), or remote
-      config: { url: "${t.name}://127.0.0.1" }
+      { mode: in_process } # or sidecar (the proxy runs prism-plugin-${t.name}), or remote
+      { url: "${t.name}://127.0.0.1" }
 \`\`\`
 
 Standalone server: \`prism-plugin-${t.name} --socket /run/prism/${t.name}.sock\` or
