@@ -162,7 +162,6 @@ export default definePlugin({
 }
 
 export const binTs = (t: TemplateContext): string => `#!/usr/bin/env node
-
 // \`prism-plugin-${t.name}\`: this plugin as a standalone server (sidecar or remote); see \`--help\`.
 import { servePlugin } from '@prism/sdk';
 import plugin from './index.js';
@@ -201,8 +200,8 @@ namespaces:
     pattern: keyvalue
     backend:
       type: ${t.name}
-      { mode: in_process } # or sidecar (the proxy runs prism-plugin-${t.name}), or remote
-      { url: "${t.name}://127.0.0.1" }
+      plugin: { mode: in_process } # or sidecar (the proxy runs prism-plugin-${t.name}), or remote
+      config: { url: "${t.name}://127.0.0.1" }
 \`\`\`
 
 Standalone server: \`prism-plugin-${t.name} --socket /run/prism/${t.name}.sock\` or
