@@ -8,9 +8,8 @@ import { describeKeyValueScanConformance } from '@prism/keyvalue-scan/conformanc
 import { describeKeyValueTTLConformance } from '@prism/keyvalue-ttl/conformance';
 import { describeListBasicConformance } from '@prism/list-basic/conformance';
 import { definePlugin, implement, type PluginServer, servePlugin, z } from '@prism/sdk';
-import { type RedisTestServer, startRedis } from '@prism/testing';
+import { makeTestCerts, type RedisTestServer, startRedis, type TestCerts } from '@prism/testing';
 import { resolvePluginBin } from './sidecar.js';
-import { makeTestCerts, type TestCerts } from './test-certs.js';
 import { proxiedFactory, startTestProxy } from './test-support.js';
 
 // Remote mode: the proxy connects to plugin servers over TCP with mutual TLS. MemStore's plugin server

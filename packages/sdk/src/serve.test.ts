@@ -5,13 +5,13 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
 import { HealthStatus } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
+import { makeTestCerts, type TestCerts } from '@prism/testing';
 import { z } from 'zod';
 import { connectPlugin, createPluginTransport, lifecycleClient } from './client.js';
 import { defineInterface, implement } from './interface.js';
 import { checkKey } from './limits.js';
 import { definePlugin } from './plugin.js';
 import { type PluginServer, servePlugin } from './serve.js';
-import { makeTestCerts, type TestCerts } from './test-certs.js';
 
 const KV = defineInterface('keyvalue_basic', KeyValueBasicInterface, {
   set: (req, limits) => checkKey(req.key, limits),

@@ -2,7 +2,7 @@ import { findBinary } from './binaries.js';
 import { tcpExchange } from './ports.js';
 import { makeTempDir } from './process.js';
 import { startManagedServer, type TestServer } from './server.js';
-import { makeTestCertificates } from './tls.js';
+import { makeTestCerts } from './tls.js';
 
 /** Options for {@link startRedis}. */
 export interface StartRedisOptions {
@@ -40,7 +40,7 @@ async function pingRedis(
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTestServer> {
   const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/local/bin']);
   const dir = makeTempDir('redis');
-  const certs = opts.tls ? makeTestCertificates(dir) : undefined;
+  const certs = opts.tls ? makeTestCerts(dir) : undefined;
   const server = await startManagedServer(
     {
       kind: 'redis',
@@ -49,12 +49,12 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTes
         cmd: bin,
         args: [
           ...(certs
-            ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certFile]
+            ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.serverCertFile]
             : ['--port', String(port)]),
           ...(certs
             ? [
                 '--tls-key-file',
-                certs.keyFile,
+                certs.serverKeyFile,
                 '--tls-ca-cert-file',
                 certs.caFile,
                 '--tls-auth-clients',
@@ -76,10 +76,10 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisTes
           ...(opts.password ? ['--requirepass', opts.password] : []),
         ],
       }),
-      probe: (port) => pingRedis(port, opts.password, certs?.ca),
+      probe: (port) => pingRedis(port, opts.password, certs?.ca.toString()),
       url: (port) => `${certs ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     },
     opts.port,
   );
-  return Object.assign(server, { password: opts.password, ca: certs?.ca });
+  return Object.assign(server, { password: opts.password, ca: certs?.ca.toString() });
 }

@@ -1,60 +1,95 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary, run } from './binaries.js';
+import { findBinary } from './binaries.js';
 
-/** A throwaway CA and a server certificate for 127.0.0.1/localhost signed by it (files + PEM text). */
-export interface TestCertificates {
+/** PEM files of a throwaway CA, a server certificate for 127.0.0.1/localhost and a client certificate. */
+export interface TestCerts {
+  readonly dir: string;
   readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  /** The CA certificate, PEM: what clients must trust. */
-  readonly ca: string;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  readonly ca: Buffer;
+  readonly serverCert: Buffer;
+  readonly serverKey: Buffer;
+  readonly clientCert: Buffer;
+  readonly clientKey: Buffer;
+  remove(): void;
 }
 
 /**
- * Creates a CA and a server certificate (P-256 keys, valid 2 days, SAN IP:127.0.0.1 and DNS:localhost)
- * in `dir` with the `openssl` CLI, for servers under test that speak TLS.
+ * Creates a throwaway CA, a server certificate (SAN 127.0.0.1, localhost, plugin.test) and a client
+ * certificate (for mTLS) with the openssl CLI, in `dir` (default: a fresh temp dir), for tests of TLS.
  */
-export function makeTestCertificates(dir: string): TestCertificates {
+export function makeTestCerts(dir: string = mkdtempSync(join(tmpdir(), 'prism-certs-'))): TestCerts {
+  const p = (f: string) => join(dir, f);
   const openssl = findBinary('openssl', 'openssl', ['/usr/bin']);
-  const f = (name: string) => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(openssl, [
+  const ssl = (...args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: 'pipe' });
+  ssl(
     'req',
     '-x509',
-    ...ec,
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.crt'),
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
     '-days',
     '2',
     '-subj',
     '/CN=prism-test-ca',
-  ]);
-  run(openssl, ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run(openssl, [
-    'x509',
-    '-req',
-    '-in',
-    f('server.csr'),
-    '-CA',
-    f('ca.crt'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
+    '-keyout',
+    p('ca.key'),
     '-out',
-    f('server.crt'),
-    '-days',
-    '2',
-    '-extfile',
-    f('san.ext'),
-  ]);
+    p('ca.pem'),
+  );
+  const leaf = (name: string, ext: string) => {
+    writeFileSync(p(`${name}.ext`), ext);
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.csr`),
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      p(`${name}.ext`),
+      '-out',
+      p(`${name}.pem`),
+    );
+  };
+  leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:plugin.test\nextendedKeyUsage=serverAuth\n');
+  leaf('client', 'extendedKeyUsage=clientAuth\n');
+  const read = (f: string) => readFileSync(p(f));
   return {
-    caFile: f('ca.crt'),
-    certFile: f('server.crt'),
-    keyFile: f('server.key'),
-    ca: readFileSync(f('ca.crt'), 'utf8'),
+    dir,
+    caFile: p('ca.pem'),
+    serverCertFile: p('server.pem'),
+    serverKeyFile: p('server.key'),
+    clientCertFile: p('client.pem'),
+    clientKeyFile: p('client.key'),
+    ca: read('ca.pem'),
+    serverCert: read('server.pem'),
+    serverKey: read('server.key'),
+    clientCert: read('client.pem'),
+    clientKey: read('client.key'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
