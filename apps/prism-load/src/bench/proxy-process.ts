@@ -128,17 +128,23 @@ export async function spawnProxy(opts: {
     stdio: ['ignore', log, log],
     env: { ...process.env, PRISM_LOG_LEVEL: process.env.PRISM_LOG_LEVEL ?? 'warn', ...opts.env },
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    // A proxy dying mid-run would otherwise only show up as ECONNREFUSED in every later scenario.
+    if (!stopping)
+      process.stderr.write(
+        `proxy on ${url} exited unexpectedly (${signal ?? `code ${code}`}); log tail:\n${readFileSync(opts.logFile, 'utf8').slice(-4000)}\n`,
+      );
+  });
+  const stop = () => {
+    stopping = true;
+    return stopChild(child);
+  };
   try {
     const coldStartMs = await waitServing(url, t0, child, opts.logFile);
-    return {
-      url,
-      pid: child.pid as number,
-      coldStartMs,
-      rssMb: () => treeRss(child.pid as number),
-      stop: () => stopChild(child),
-    };
+    return { url, pid: child.pid as number, coldStartMs, rssMb: () => treeRss(child.pid as number), stop };
   } catch (err) {
-    await stopChild(child);
+    await stop();
     throw err;
   }
 }
