@@ -129,20 +129,20 @@ export async function memstore(
 /** The three protocols (and HTTP/1.1) through the proxy on MemStore Get. */
 export async function protocols(b: Bench, proxy: BenchProcess, concurrency: number): Promise<Scenario[]> {
   const out: Scenario[] = [];
-  const grpc = await viaWire(b, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency });
+  // Half the duration per comparison: four comparisons, each alternating gRPC with the other protocol.
+  const half: Bench = { ...b, durationS: b.durationS / 2 };
   for (const [protocol, httpVersion] of [
     ['connect', '2'],
     ['grpcweb', '2'],
     ['connect', '1.1'],
     ['grpcweb', '1.1'],
   ] as const) {
-    const r = await viaWire(b, proxy.url, {
-      op: 'get',
-      namespace: 'bench-mem',
-      concurrency,
-      protocol,
-      httpVersion,
-    });
+    const [grpc, r] = await alternate(
+      half,
+      (round) => viaWire(round, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency }),
+      (round) =>
+        viaWire(round, proxy.url, { op: 'get', namespace: 'bench-mem', concurrency, protocol, httpVersion }),
+    );
     out.push({
       id: `protocol-${protocol}-h${httpVersion}`,
       title: `Protocols: ${protocol} over HTTP/${httpVersion} vs gRPC, MemStore Get, concurrency ${concurrency}`,
