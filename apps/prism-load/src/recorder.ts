@@ -16,6 +16,8 @@ export interface ProgressSample {
  */
 export class Recorder {
   readonly histogram = new LatencyHistogram();
+  /** Open loop: how late each call was actually sent after its intended time (timer granularity). */
+  readonly sendLag = new LatencyHistogram();
   readonly errors = new Map<string, number>();
   ok = 0;
   private errorCount = 0;
@@ -46,6 +48,7 @@ export class Recorder {
   /** Forgets everything recorded so far (end of warmup) and restarts the clock. */
   reset(): void {
     this.histogram.reset();
+    this.sendLag.reset();
     this.errors.clear();
     this.ok = 0;
     this.errorCount = 0;

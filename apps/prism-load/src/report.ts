@@ -22,6 +22,11 @@ export interface LoadReport {
   readonly latencyMs: LatencySummary;
   /** The latency histogram itself (compressed base64 HDR, microseconds): lets runs be merged exactly. */
   readonly histogram?: string;
+  /**
+   * Open loop: how late calls left after their intended send time (Node timers fire with ~1 ms
+   * granularity). It is part of every open-loop latency, on the direct and the proxied side alike.
+   */
+  readonly sendLagMs?: { readonly p50: number; readonly p99: number };
 }
 
 /** Builds a report from a recorder at the end of a run. */
@@ -44,6 +49,10 @@ export function buildReport(
     notSent: run.notSent ?? 0,
     latencyMs: rec.histogram.summary(),
     histogram: rec.histogram.count > 0 ? rec.histogram.encode() : undefined,
+    sendLagMs:
+      rec.sendLag.count > 0
+        ? { p50: rec.sendLag.percentileMs(50), p99: rec.sendLag.percentileMs(99) }
+        : undefined,
   };
 }
 
@@ -76,6 +85,13 @@ export function mergeReports(reports: readonly LoadReport[]): LoadReport {
     notSent,
     latencyMs: h.summary(),
     histogram: h.count > 0 ? h.encode() : undefined,
+    // Lag histograms are not kept: report the worst round.
+    sendLagMs: reports.some((r) => r.sendLagMs)
+      ? {
+          p50: Math.max(...reports.map((r) => r.sendLagMs?.p50 ?? 0)),
+          p99: Math.max(...reports.map((r) => r.sendLagMs?.p99 ?? 0)),
+        }
+      : undefined,
   };
 }
 
@@ -103,6 +119,10 @@ export function formatReport(r: LoadReport): string {
     `  throughput  ${r.throughput.toFixed(0)} ops/s  (${r.ok} ok, ${r.errorCount} errors${r.notSent ? `, ${r.notSent} not sent` : ''})`,
     `  latency     p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`,
   ];
+  if (r.sendLagMs)
+    lines.push(
+      `  send lag    p50 ${ms(r.sendLagMs.p50)}  p99 ${ms(r.sendLagMs.p99)}  (intended → actual send; included above)`,
+    );
   const errs = Object.entries(r.errors);
   if (errs.length) lines.push(`  errors      ${errs.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
   return lines.join('\n');

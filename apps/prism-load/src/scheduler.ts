@@ -130,6 +130,7 @@ function openLoop(
     };
     const fire = (intended: number) => {
       inflight++;
+      rec.sendLag.recordMs(now() - intended);
       let p: Promise<string | undefined>;
       try {
         p = op();

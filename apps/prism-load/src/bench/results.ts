@@ -136,6 +136,14 @@ export function renderMarkdown(res: BenchResults, changes: string): string {
         '',
         `${s.deltaLabel ?? 'Added by Prism'}: p50 ${signedMs(c.addedP50)}, p99 ${signedMs(c.addedP99)}; throughput ratio ${(c.ratio * 100).toFixed(c.ratio < 0.1 ? 2 : 0)}% of the first row.`,
       );
+    const lag = [s.direct, s.proxy]
+      .filter((r) => r?.sendLagMs)
+      .map((r) => r?.sendLagMs as { p50: number; p99: number });
+    if (lag.length)
+      out.push(
+        '',
+        `Open loop: the generator sent calls ${lag.map((l) => `p50 ${ms(l.p50)} / p99 ${ms(l.p99)}`).join(' and ')} after their intended time (Node timer granularity); that lag is inside both rows' latencies.`,
+      );
     for (const n of s.notes ?? []) out.push('', n);
     out.push('');
   }
