@@ -1,4 +1,5 @@
 import type { ProgressSample, Recorder } from './recorder.js';
+import { startTicker } from './ticker.js';
 
 /**
  * One operation against the target. Resolves undefined on success or with a status code name on failure
@@ -150,15 +151,20 @@ function openLoop(
         head = 0;
       }
     };
+    // Woken by a precise ticker thread (at least every 0.25 ms, or per call at lower rates).
+    const ticker = startTicker(Math.min(interval, 0.25), () => tick());
     const tick = () => {
+      if (stopped) return;
       const t = clock();
       while (next <= t && next < end) {
         due.push(next);
         next += interval;
       }
       dispatch();
-      if (next < end) setTimeout(tick, Math.max(0, next - now()));
-      else stopped = true;
+      if (next >= end) {
+        stopped = true;
+        ticker.stop();
+      }
       finishIfDone();
     };
     tick();
