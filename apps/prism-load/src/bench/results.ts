@@ -142,7 +142,7 @@ export function renderMarkdown(res: BenchResults, changes: string): string {
     if (lag.length)
       out.push(
         '',
-        `Open loop: the generator sent calls ${lag.map((l) => `p50 ${ms(l.p50)} / p99 ${ms(l.p99)}`).join(' and ')} after their intended time (Node timer granularity); that lag is inside both rows' latencies.`,
+        `Open loop: the generator sent calls ${lag.map((l) => `p50 ${ms(l.p50)} / p99 ${ms(l.p99)}`).join(' and ')} after their intended time (scheduler wake-up); that lag is inside both rows' latencies.`,
       );
     for (const n of s.notes ?? []) out.push('', n);
     out.push('');
