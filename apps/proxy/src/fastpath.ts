@@ -126,20 +126,23 @@ export function createUnaryFastPath(
 
   /** Decodes, routes and runs one call, answering through `reply`. */
   const call = (route: Route, protocol: Protocol, body: Buffer, tooBig: boolean, reply: Reply): void => {
-    if (tooBig)
-      return reply.error(
+    if (tooBig) {
+      reply.error(
         new ConnectError(
           `message size is larger than configured readMaxBytes ${readMaxBytes}`,
           Code.ResourceExhausted,
         ),
       );
+      return;
+    }
     let input: { namespace: string };
     try {
       input = fromBinary(route.input, unwrap(body, protocol, readMaxBytes)) as unknown as {
         namespace: string;
       };
     } catch (err) {
-      return reply.error(asError(err, Code.InvalidArgument));
+      reply.error(asError(err, Code.InvalidArgument));
+      return;
     }
     const ctx = new LazyContext();
     reply.onClose(() => ctx.abandon());
@@ -164,7 +167,8 @@ export function createUnaryFastPath(
     try {
       result = (resolve(table, route.iface, input.namespace)[route.name] as unknown as Method)(input, ctx);
     } catch (err) {
-      return fail(err);
+      fail(err);
+      return;
     }
     if (result instanceof Promise) result.then(answer, fail);
     else answer(result);
