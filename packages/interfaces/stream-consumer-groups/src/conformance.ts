@@ -57,8 +57,9 @@ export class GroupMember {
     if (fresh.length) await this.ackIds(fresh.map((r) => r.ackId));
   }
 
-  cancel(): Promise<void> {
-    return this.stream.cancel();
+  /** Cancels the member's stream and waits (up to `timeoutMs`) for the implementation to end it. */
+  cancel(timeoutMs?: number): Promise<void> {
+    return this.stream.cancel(timeoutMs);
   }
 }
 
@@ -133,7 +134,7 @@ export function describeStreamConsumerGroupsConformance(
       g = groupClient(groups, namespace);
     });
     afterAll(async () => {
-      await Promise.all(members.map((m) => m.cancel().catch(() => {})));
+      await Promise.all(members.map((m) => m.cancel(deadline).catch(() => {})));
       await handle?.close();
     });
 
@@ -150,7 +151,7 @@ export function describeStreamConsumerGroupsConformance(
         expect(r.message!.topic).toBe('solo');
       }
       await m.ackNew();
-      await m.cancel();
+      await m.cancel(deadline);
     });
 
     it('shares 30 records among 3 members: each record to exactly one, all received', async () => {
@@ -167,7 +168,7 @@ export function describeStreamConsumerGroupsConformance(
       );
       const got = offsets(union()).sort((x, y) => (x < y ? -1 : 1));
       expect(got).toEqual(offsets(a));
-      await Promise.all(trio.map((m) => m.cancel()));
+      await Promise.all(trio.map((m) => m.cancel(deadline)));
     });
 
     it('redelivers the unacked records of a member that dies to another member, never the acked ones', async () => {
@@ -180,7 +181,7 @@ export function describeStreamConsumerGroupsConformance(
         'fo',
         dying.records.slice(0, 3).map((r) => r.ackId),
       );
-      await dying.cancel();
+      await dying.cancel(deadline);
       const survivor = member('failover', 'fo', 'survivor', { maxInFlight: 100, claimTimeoutMs: 1000 });
       await survivor.stream.until(
         'the unacked records to reach the survivor',
@@ -191,7 +192,7 @@ export function describeStreamConsumerGroupsConformance(
       const acked = new Set(offsets(a.slice(0, 3)));
       expect(survivor.records.filter((r) => acked.has(r.offset))).toEqual([]);
       for (const r of survivor.records) expect(r.deliveryCount === 0 || r.deliveryCount >= 2).toBe(true);
-      await survivor.cancel();
+      await survivor.cancel(deadline);
     });
 
     it('gives every group all records, independently', async () => {
@@ -202,7 +203,7 @@ export function describeStreamConsumerGroupsConformance(
         await m.stream.atLeast(4, '4 records per group', deadline);
         expect(offsets(m.records)).toEqual(offsets(a));
         await m.ackNew();
-        await m.cancel();
+        await m.cancel(deadline);
       }
     });
 
@@ -222,7 +223,7 @@ export function describeStreamConsumerGroupsConformance(
       );
       expect(m.records.every((r) => text(r.message!.payload).startsWith('new'))).toBe(true);
       await m.ackNew();
-      await m.cancel();
+      await m.cancel(deadline);
     });
 
     it('DeleteGroup forgets the group position', async () => {
@@ -230,14 +231,14 @@ export function describeStreamConsumerGroupsConformance(
       const first = member('reset', 'once', 'c1');
       await first.stream.atLeast(2, 'both records', deadline);
       await first.ackNew();
-      await first.cancel();
+      await first.cancel(deadline);
       expect(await g.deleteGroup('reset', 'once')).toBe(true);
       expect(await g.deleteGroup('reset', 'once')).toBe(false);
       const again = member('reset', 'once', 'c1');
       await again.stream.atLeast(2, 'both records again after DeleteGroup', deadline);
       expect(offsets(again.records)).toEqual(offsets(a));
       await again.ackNew();
-      await again.cancel();
+      await again.cancel(deadline);
     });
 
     if (options.durable !== false)
@@ -255,7 +256,7 @@ export function describeStreamConsumerGroupsConformance(
         await victim.stream.atLeast(3, 'the victim to receive all records', deadline);
         // Kill the instance (proxy restart) without acking or cancelling the stream first.
         await first.close();
-        await victim.cancel().catch(() => {});
+        await victim.cancel(deadline).catch(() => {});
         const heir = member('killed', 'kg', 'heir', { claimTimeoutMs: 1000 });
         await heir.stream.until(
           "the killed member's records to be redelivered",
@@ -263,7 +264,7 @@ export function describeStreamConsumerGroupsConformance(
           deadline,
         );
         await heir.ackNew();
-        await heir.cancel();
+        await heir.cancel(deadline);
       });
 
     it('rejects invalid input with INVALID_ARGUMENT', async () => {
