@@ -194,7 +194,7 @@ export class SupervisedPlugin implements PluginHandle {
   /** True for errors that mean the plugin cannot be reached (Connect reports ECONNREFUSED as INTERNAL). */
   private connectionLost(err: unknown): boolean {
     if (!(err instanceof ConnectError)) return isConnectionError(err);
-    return err.code === Code.Unavailable || isConnectionError(err.cause);
+    return err.code === Code.Unavailable || isConnectionError(err);
   }
 
   /** One health check; a lost plugin (connection refused, instance unknown) goes down and restarts. */

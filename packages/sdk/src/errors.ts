@@ -52,11 +52,15 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+// Some clients (connect-node among them) wrap a socket error into a new error keeping only its text.
+const UNAVAILABLE_MESSAGE = /\b(ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)\b/;
+
 /** True when an error (or its cause chain, or an AggregateError member) is a network-level failure. */
 export function isConnectionError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     const code = errorCode(e);
     if (code && UNAVAILABLE_CODES.has(code)) return true;
+    if (e instanceof Error && UNAVAILABLE_MESSAGE.test(e.message)) return true;
     if (e instanceof AggregateError && e.errors.some(isConnectionError)) return true;
     e = (e as { cause?: unknown }).cause;
   }

@@ -108,6 +108,8 @@ export function fastUnary(
           }
           return;
         }
+        // No response headers at all: the connection died under the call (e.g. the plugin was killed).
+        if (status === 0) return reject(lost('the stream ended before the plugin answered'));
         const fallback = new ConnectError(`plugin answered HTTP ${status}`, codeFromHttpStatus(status));
         reject(errorFromJsonBytes(buf, undefined, fallback));
       });
