@@ -17,4 +17,7 @@ export default {
   },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // A backend client that a failed test left open must not keep CI waiting forever: exit once the run is done
+  // (global teardown still stops every server the harness started).
+  forceExit: true,
 };
