@@ -11,7 +11,13 @@ const root = findWorkspaceRoot(appDir) as string;
 
 /** Runs a node script in `cwd` without this jest's worker variables; returns exit code and output. */
 function run(cwd: string, args: string[]): { status: number | null; output: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JEST_')));
+  // No colours: the output is matched as plain text (CI runners set FORCE_COLOR).
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('JEST_') && k !== 'FORCE_COLOR'),
+    ),
+    NO_COLOR: '1',
+  };
   const res = spawnSync(process.execPath, args, { cwd, env, encoding: 'utf8', timeout: 150_000 });
   return { status: res.status, output: `${res.stdout}${res.stderr}` };
 }
