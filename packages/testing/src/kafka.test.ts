@@ -98,6 +98,10 @@ describe('Kafka helpers', () => {
     expect(randomKafkaUuid()).not.toBe(id);
   });
 
+  it('never starts a cluster id with "-" (the storage tool would read it as an option)', () => {
+    for (let i = 0; i < 2000; i++) expect(randomKafkaUuid().startsWith('-')).toBe(false);
+  });
+
   it('the Metadata probe rejects when nothing listens', async () => {
     await expect(probeKafkaMetadata('127.0.0.1', await freePort())).rejects.toThrow();
   });

@@ -174,7 +174,11 @@ function javaArgs(
 
 /** A Kafka UUID (cluster id): 16 random bytes, base64url without padding. */
 export function randomKafkaUuid(): string {
-  return randomBytes(16).toString('base64url');
+  // Like Kafka's Uuid.randomUuid: an id starting with '-' would be read as an option by the CLI tools.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** What a broker's Metadata answer says about the cluster. */
