@@ -6,7 +6,6 @@ import type { PluginLauncher } from './namespaces.js';
 import { connectRemote, readClientTls } from './remote.js';
 import { resolvePluginBin, startSidecar } from './sidecar.js';
 import { SupervisedPlugin } from './supervisor.js';
-import { TrackedHandle } from './tracked.js';
 
 /** in_process: the adapter package is imported and called directly (lowest latency). */
 export const launchInProcess: PluginLauncher = async ({ namespace, backend, catalog, logger, metrics }) => {
@@ -34,12 +33,14 @@ export interface LauncherOptions {
   readonly metrics?: ProxyMetrics;
   /** Period of sidecar/remote health checks (default 2000 ms). */
   readonly healthIntervalMs?: number;
+  /** Extra environment for sidecar processes (e.g. where to export traces). */
+  readonly sidecarEnv?: Readonly<Record<string, string>>;
 }
 
 /**
- * The launcher of each deployment mode. Every handle it returns counts calls in flight (reload
- * drains) and requests (metrics); sidecar and remote handles are supervised (health checks,
- * restart with backoff, UNAVAILABLE at once while down).
+ * The launcher of each deployment mode. Sidecar and remote handles are supervised (health checks,
+ * restart with backoff, UNAVAILABLE at once while down) and their process's metrics are merged into the
+ * proxy's `/metrics`.
  */
 export function createLaunchers(opts: LauncherOptions = {}): Record<PluginMode, PluginLauncher> {
   const interfaces = opts.interfaces ?? KNOWN_INTERFACES;
@@ -49,24 +50,32 @@ export function createLaunchers(opts: LauncherOptions = {}): Record<PluginMode, 
     where: string,
     connect: ConstructorParameters<typeof SupervisedPlugin>[1]['connect'],
   ) =>
-    connect().then(
-      (first) =>
-        new SupervisedPlugin(first, {
-          namespace: ctx.namespace.name,
-          mode: ctx.backend.plugin.mode,
-          where,
-          connect,
-          logger: ctx.logger,
-          metrics: metrics.namespace(ctx.namespace.name, ctx.backend.plugin.mode),
-          ...(opts.healthIntervalMs ? { healthIntervalMs: opts.healthIntervalMs } : {}),
-        }),
-    );
+    connect().then((first) => {
+      const owner = {};
+      const plugin = new SupervisedPlugin(first, {
+        onClose: () => metrics.removeSource(owner),
+        namespace: ctx.namespace.name,
+        mode: ctx.backend.plugin.mode,
+        where,
+        connect,
+        logger: ctx.logger,
+        metrics: metrics.namespace(ctx.namespace.name, ctx.backend.plugin.mode),
+        ...(opts.healthIntervalMs ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+      });
+      metrics.addSource(owner, () => plugin.metricsSource());
+      return plugin;
+    });
   return {
-    in_process: async (ctx) =>
-      new TrackedHandle(await launchInProcess(ctx), metrics.namespace(ctx.namespace.name, 'in_process')),
+    in_process: (ctx) => launchInProcess({ ...ctx, metrics: metrics.plugins }),
     sidecar: async (ctx) => {
       const bin = resolvePluginBin(ctx.backend, ctx.namespace.source.file);
-      const spec = { namespace: ctx.namespace, bin, interfaces, logger: ctx.logger };
+      const spec = {
+        namespace: ctx.namespace,
+        bin,
+        interfaces,
+        logger: ctx.logger,
+        env: opts.sidecarEnv ?? {},
+      };
       return supervise(ctx, `sidecar ${bin.packageName}`, () => startSidecar(spec));
     },
     remote: async (ctx) => {

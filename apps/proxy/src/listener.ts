@@ -1,15 +1,13 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { hookStreams, type StreamHook } from '@prism/sdk';
 
 /** A request handler both HTTP/1.1 and HTTP/2 servers accept. */
 export type DualHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
-
-/** Answers an HTTP/2 stream directly (true), or leaves it to the request handler (false). */
-export type StreamHook = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
 /** The client preface every HTTP/2 prior-knowledge connection starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
@@ -33,19 +31,7 @@ export class DualProtocolListener {
    */
   constructor(handler: DualHandler, streamHook?: StreamHook) {
     this.h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
-    if (streamHook) {
-      // Node installs its compat adapter as a 'stream' listener when the 'request' handler is added;
-      // take it out and call it only for the streams the hook leaves.
-      const compat = this.h2.listeners('stream') as ((...args: unknown[]) => void)[];
-      this.h2.removeAllListeners('stream');
-      this.h2.on(
-        'stream',
-        (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
-          if (streamHook(stream, headers)) return;
-          for (const fn of compat) fn.call(this.h2, stream, headers, ...rest);
-        },
-      );
-    }
+    if (streamHook) hookStreams(this.h2, streamHook);
     this.h1 = http.createServer({ keepAliveTimeout: 5000 }, handler);
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);

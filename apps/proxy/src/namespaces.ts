@@ -1,5 +1,11 @@
 import type { BackendConfig, NamespaceConfig, PluginMode } from '@prism/config';
-import type { AnyImpl, Logger, PluginHandle, PluginMetrics } from '@prism/sdk';
+import {
+  type AnyImpl,
+  InflightCounter,
+  type Logger,
+  type PluginHandle,
+  type PluginMetrics,
+} from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
 
 /** One configured namespace as the router sees it. */
@@ -8,6 +14,8 @@ export interface NamespaceRuntime {
   readonly backendType: string;
   readonly mode: PluginMode;
   readonly handle: PluginHandle;
+  /** Calls running on this runtime (the router counts them; a reload drains them). */
+  readonly inflight: InflightCounter;
 }
 
 /** What a launcher gets to start a plugin for one namespace. */
@@ -65,7 +73,13 @@ export async function startNamespaces(
           `namespace "${namespace.name}" (${namespace.source.file}:${namespace.source.line}): pattern "${namespace.pattern}" with slots is not served by this proxy version; give the namespace a "backend"`,
         );
       const handle = await launchers[backend.plugin.mode]({ ...base, namespace, backend });
-      started.push({ name: namespace.name, backendType: backend.type, mode: backend.plugin.mode, handle });
+      started.push({
+        name: namespace.name,
+        backendType: backend.type,
+        mode: backend.plugin.mode,
+        handle,
+        inflight: new InflightCounter(),
+      });
     }
     return started;
   } catch (err) {

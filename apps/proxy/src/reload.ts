@@ -11,7 +11,6 @@ import {
   type PluginLauncher,
   startNamespaces,
 } from './namespaces.js';
-import { isDrainable } from './tracked.js';
 
 /** What a reload did. */
 export interface ReloadResult {
@@ -129,7 +128,7 @@ export class Reloader {
   /** Lets a retired instance finish its calls, then closes it. */
   private async retire(runtime: NamespaceRuntime): Promise<void> {
     const timeout = this.opts.drainTimeoutMs ?? 10_000;
-    const left = isDrainable(runtime.handle) ? await runtime.handle.drain(timeout) : 0;
+    const left = await runtime.inflight.idle(timeout);
     if (left) this.opts.logger.warn({ namespace: runtime.name, left }, 'drain timed out; closing anyway');
     await runtime.handle
       .close()

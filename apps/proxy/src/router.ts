@@ -1,24 +1,22 @@
-import type { DescService } from '@bufbuild/protobuf';
-import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import {
   type AnyImpl,
-  type CallContext,
+  type Call,
   type InterfaceDefinition,
   invalidArgument,
+  type Next,
   notFound,
   unimplemented,
 } from '@prism/sdk';
-import { describeServices, type NamespaceTable } from './namespaces.js';
+import { describeServices, type NamespaceRuntime, type NamespaceTable } from './namespaces.js';
 
-type Method = (request: { namespace: string }, ctx: CallContext) => unknown;
+type Method = (request: unknown, ctx: Call) => unknown;
 
-/** Counts open server streams so a drain can tell unary calls (waited for) from subscriptions (ended). */
-export class StreamCounter {
-  active = 0;
-}
-
-/** The implementation serving `iface` for a namespace, or the Connect error a caller should get. */
-export function resolve(table: NamespaceTable, iface: InterfaceDefinition, namespace: string): AnyImpl {
+/** The runtime and implementation serving `iface` for a namespace, or the Connect error a caller should get. */
+export function resolve(
+  table: NamespaceTable,
+  iface: InterfaceDefinition,
+  namespace: string,
+): { runtime: NamespaceRuntime; impl: AnyImpl } {
   const runtime = table.get(namespace);
   if (!runtime) {
     if (namespace === '')
@@ -30,38 +28,21 @@ export function resolve(table: NamespaceTable, iface: InterfaceDefinition, names
     throw unimplemented(
       `namespace "${namespace}" is served by backend "${runtime.backendType}", which does not implement ${iface.name} (${iface.service.typeName}); it implements: ${describeServices(runtime.handle.interfaces)}`,
     );
-  return impl;
+  return { runtime, impl };
 }
 
 /**
- * Mounts every interface service once. Each method resolves the request's namespace to its runtime
- * and forwards the call; the router never knows which backend or deployment mode answers.
+ * The pipeline's terminal: resolves the call's namespace to its runtime and calls the implementation,
+ * counting the call on that runtime so a reload can drain it. The router never knows which backend or
+ * deployment mode answers. Resolution runs last, after every middleware (authentication first), so a
+ * caller learns nothing about which namespaces exist before it is allowed to.
  */
-export function mountInterfaces(
-  router: ConnectRouter,
-  table: NamespaceTable,
-  interfaces: readonly InterfaceDefinition[],
-  streams: StreamCounter,
-): void {
-  for (const iface of interfaces) {
-    const impl: Record<string, Method> = {};
-    for (const method of iface.service.methods) {
-      const name = method.localName;
-      if (method.methodKind === 'server_streaming') {
-        impl[name] = async function* (request, ctx) {
-          const target = resolve(table, iface, request.namespace)[name] as unknown as Method;
-          streams.active++;
-          try {
-            yield* target(request, ctx) as AsyncIterable<unknown>;
-          } finally {
-            streams.active--;
-          }
-        } as Method;
-      } else {
-        impl[name] = (request, ctx) =>
-          (resolve(table, iface, request.namespace)[name] as unknown as Method)(request, ctx);
-      }
-    }
-    router.service(iface.service, impl as unknown as ServiceImpl<DescService>);
-  }
+export function createRouter(table: NamespaceTable): Next {
+  return (call) => {
+    const { runtime, impl } = resolve(table, call.definition, call.namespace);
+    const fn = impl[call.method.localName] as unknown as Method;
+    runtime.inflight.enter();
+    call.onEnd(() => runtime.inflight.leave());
+    return fn(call.request, call);
+  };
 }

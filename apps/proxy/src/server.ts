@@ -1,20 +1,29 @@
-import type http2 from 'node:http2';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { PluginMode, PrismConfig } from '@prism/config';
-import { createLogger, type InterfaceDefinition, type Logger, noopMetrics } from '@prism/sdk';
+import {
+  createLogger,
+  createUnaryServer,
+  type InterfaceDefinition,
+  type Logger,
+  type Middleware,
+  mountPipeline,
+  PEER_ADDRESS,
+  Pipeline,
+  startTracing,
+} from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
 import { applyCors } from './cors.js';
-import { createUnaryFastPath } from './fastpath.js';
 import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
 import { DualProtocolListener } from './listener.js';
 import { isMetricsRequest, ProxyMetrics } from './metrics.js';
 import { NamespaceTable, type PluginLauncher, startNamespaces } from './namespaces.js';
+import { proxyMiddleware } from './pipeline.js';
 import { mountReflection } from './reflection.js';
 import { Reloader, type ReloadResult } from './reload.js';
-import { mountInterfaces, StreamCounter } from './router.js';
+import { createRouter } from './router.js';
 
 /** Options for {@link startProxy}. */
 export interface ProxyOptions {
@@ -31,6 +40,8 @@ export interface ProxyOptions {
   readonly interfaces?: readonly InterfaceDefinition[];
   /** The YAML file `config` came from; `reload()` re-reads it (undefined: the embedded default). */
   readonly configFile?: string;
+  /** Extra middleware, run for every call after the built-in ones (see pipeline.ts). */
+  readonly middleware?: readonly Middleware[];
 }
 
 /** A proxy that is serving. */
@@ -43,6 +54,8 @@ export interface RunningProxy {
   readonly health: HealthService;
   /** Prometheus registry served at `GET /metrics`. */
   readonly metrics: ProxyMetrics;
+  /** The chain every call runs through. */
+  readonly pipeline: Pipeline;
   /** Hot reload of the namespace YAML (SIGHUP, admin API); see {@link Reloader}. */
   reload(): Promise<ReloadResult>;
   /** Graceful shutdown: stop accepting, finish unary calls, end streams, close plugins. */
@@ -55,9 +68,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const logger = opts.logger ?? createLogger({ name: 'prism-proxy' });
   const interfaces = opts.interfaces ?? KNOWN_INTERFACES;
   const metrics = new ProxyMetrics();
-  const launchers = { ...createLaunchers({ interfaces, metrics }), ...opts.launchers };
+  const traceConfig = config.proxy.tracing;
+  const tracing = traceConfig
+    ? startTracing({ otlpEndpoint: traceConfig.otlpEndpoint, sampleRatio: traceConfig.sampleRatio })
+    : undefined;
+  // Sidecars export their spans to the same place; they follow the proxy's sampling decision.
+  const sidecarEnv: Record<string, string> = traceConfig
+    ? {
+        PRISM_OTLP_ENDPOINT: traceConfig.otlpEndpoint,
+        PRISM_TRACE_SAMPLE_RATIO: String(traceConfig.sampleRatio),
+      }
+    : {};
+  const launchers = { ...createLaunchers({ interfaces, metrics, sidecarEnv }), ...opts.launchers };
 
-  const base = { catalog, logger, metrics: noopMetrics };
+  const base = { catalog, logger, metrics: metrics.plugins };
   const runtimes = await startNamespaces(config.namespaces, launchers, base);
   const table = new NamespaceTable(runtimes);
   const reloader = new Reloader({
@@ -71,15 +95,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     metrics,
   });
   const health = new HealthService(table, interfaces);
-  const streams = new StreamCounter();
   const shutdownController = new AbortController();
+  const pipeline = new Pipeline(
+    proxyMiddleware({ config, table, metrics, logger, tracing, extra: opts.middleware ?? [] }),
+    createRouter(table),
+  );
 
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
-      mountInterfaces(router, table, interfaces, streams);
+      mountPipeline(router, interfaces, pipeline);
       health.mount(router);
       mountReflection(router, [...interfaces.map((i) => i.service), Health]);
     },
+    contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress),
     readMaxBytes: config.proxy.readMaxBytes,
     // gzip only pays off for large messages; below this, compressing (when a client offers
     // grpc-accept-encoding) costs more CPU than it saves on the wire.
@@ -87,34 +115,26 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     shutdownSignal: shutdownController.signal,
   });
 
-  // Binary unary calls skip connect-node's generic pipeline (see fastpath.ts); the rest goes through it.
-  const fastPath = createUnaryFastPath(table, interfaces, config.proxy.readMaxBytes);
-
-  let inflight = 0;
-  let onIdle: (() => void) | undefined;
-  const onFastStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean => {
-    if (!fastPath.stream(stream, headers)) return false;
-    inflight++;
-    stream.once('close', () => {
-      inflight--;
-      onIdle?.();
-    });
-    return true;
-  };
-  const listener = new DualProtocolListener((req, res) => {
-    if (isMetricsRequest(req)) {
-      void metrics.serve(res);
-      return;
-    }
-    inflight++;
-    res.once('close', () => {
-      inflight--;
-      onIdle?.();
-    });
-    if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
-    if (fastPath.request(req, res)) return;
-    connectHandler(req, res);
-  }, onFastStream);
+  // Binary unary calls are decoded and answered on the wire (the SDK's unary server), skipping
+  // connect-node's generic path; both run the same pipeline. PRISM_FAST_PATH=0 turns it off (comparisons).
+  const fastPath =
+    process.env.PRISM_FAST_PATH === '0'
+      ? undefined
+      : createUnaryServer(interfaces, (call) => pipeline.unary(call), {
+          readMaxBytes: config.proxy.readMaxBytes,
+        });
+  const listener = new DualProtocolListener(
+    (req, res) => {
+      if (isMetricsRequest(req)) {
+        void metrics.serve(res);
+        return;
+      }
+      if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
+      if (fastPath?.request(req, res)) return;
+      connectHandler(req, res);
+    },
+    fastPath && ((stream, headers) => fastPath.stream(stream, headers)),
+  );
 
   const host = opts.host ?? config.proxy.listen.host;
   let port: number;
@@ -126,22 +146,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 
-  /** Resolves when `done()` holds, re-checked whenever a request finishes, or after `ms`. */
-  const waitUntil = (done: () => boolean, ms: number) =>
-    new Promise<void>((resolve) => {
-      const finish = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        onIdle = undefined;
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        onIdle = undefined;
-        resolve();
-      }, ms);
-      onIdle = finish;
-      finish();
-    });
+  /** Resolves when `done()` holds (polled: drains are rare and short), or after `ms`. */
+  const waitUntil = async (done: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; !done() && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 10));
+  };
 
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = () => {
@@ -151,11 +160,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       listener.stopAccepting();
       // Unary calls finish normally; streams (subscriptions) never end on their own, so they are
       // ended with UNAVAILABLE once only they remain, and clients resubscribe to another replica.
-      await waitUntil(() => inflight <= streams.active, deadline);
+      const inflight = pipeline.inflight;
+      await waitUntil(() => inflight.count <= pipeline.streams, deadline);
       shutdownController.abort(new ConnectError('proxy is shutting down', Code.Unavailable));
-      await waitUntil(() => inflight === 0, Math.min(deadline, 2000));
+      await waitUntil(() => inflight.count === 0, Math.min(deadline, 2000));
       listener.destroyAll();
       await Promise.allSettled(table.runtimes().map((r) => r.handle.close()));
+      await tracing?.shutdown();
       logger.info('proxy stopped');
     })();
     return shutdownPromise;
@@ -168,6 +179,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     table,
     health,
     metrics,
+    pipeline,
     reload: () => reloader.reload(),
     shutdown,
   };

@@ -82,6 +82,8 @@ export interface SidecarSpec {
   readonly bin: PluginBin;
   readonly interfaces: readonly InterfaceDefinition[];
   readonly logger: Logger;
+  /** Added to the sidecar's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function waitExit(child: ChildProcess): Promise<string> {
@@ -115,7 +117,7 @@ export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection>
     : ['--socket', socket];
   const child = spawn(process.execPath, [bin.file, ...listenArgs, '--sidecar'], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: { ...process.env, ...spec.env },
   });
   const where = `sidecar ${bin.packageName} (pid ${child.pid})`;
   const tail: string[] = [];

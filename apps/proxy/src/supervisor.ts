@@ -16,7 +16,7 @@ import {
   unavailable,
 } from '@prism/sdk';
 import type { Attached } from './attach.js';
-import type { NamespaceMetrics } from './metrics.js';
+import type { MetricsJson, MetricsSource, NamespaceMetrics } from './metrics.js';
 
 /** One live connection to an out-of-process plugin instance (sidecar process or remote server). */
 export interface PluginConnection {
@@ -46,6 +46,8 @@ export interface SupervisorOptions {
   /** Backoff between restart attempts. Defaults 100 ms → 10 s. */
   readonly minRestartDelayMs?: number;
   readonly maxRestartDelayMs?: number;
+  /** Called once by close(). */
+  readonly onClose?: () => void;
 }
 
 type Fn = (request: unknown, ctx: CallContext) => unknown;
@@ -54,8 +56,9 @@ type State = 'up' | 'down' | 'closed';
 /**
  * A {@link PluginHandle} over an out-of-process plugin that keeps it alive: periodic health checks, a
  * restart with exponential backoff when the process dies or the plugin loses its instance, and a
- * circuit breaker so calls fail with UNAVAILABLE at once while it is down (no hanging calls). It also
- * counts calls in flight so a reload can drain it.
+ * circuit breaker so calls fail with UNAVAILABLE at once while it is down (no hanging calls). The
+ * breaker is part of the connection it guards, so it lives here rather than as a middleware; counting,
+ * metrics and drains are the pipeline's.
  */
 export class SupervisedPlugin implements PluginHandle {
   readonly namespace: string;
@@ -63,8 +66,6 @@ export class SupervisedPlugin implements PluginHandle {
   private current: PluginConnection | undefined;
   private state: State = 'up';
   private lastError = '';
-  private inflight = 0;
-  private onIdle: (() => void) | undefined;
   private restartCount = 0;
   private readonly closed = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -125,15 +126,9 @@ export class SupervisedPlugin implements PluginHandle {
     );
   }
 
-  private done(): void {
-    if (--this.inflight === 0) this.onIdle?.();
-  }
-
   private buildInterfaces(ifaces: readonly InterfaceDefinition[]): Map<string, AnyImpl> {
     const out = new Map<string, AnyImpl>();
-    const { requests, errors } = this.opts.metrics;
     const failed = (err: unknown, ctx: CallContext) => {
-      errors.inc();
       const lost = this.connectionLost(err);
       // A lost connection shows here before the periodic check sees it: check now.
       if (lost) void this.check();
@@ -155,35 +150,17 @@ export class SupervisedPlugin implements PluginHandle {
           return (conn.attached.handle.interfaces.get(typeName) as unknown as Record<string, Fn>)[name] as Fn;
         };
         if (method.methodKind === 'server_streaming') {
-          const self = this;
           impl[name] = async function* (request: unknown, ctx: CallContext) {
             const fn = target();
-            requests.inc();
-            self.inflight++;
             try {
               yield* fn(request, ctx) as AsyncIterable<unknown>;
             } catch (err) {
               failed(err, ctx);
-            } finally {
-              self.done();
             }
           };
         } else {
-          impl[name] = (request: unknown, ctx: CallContext) => {
-            const fn = target();
-            requests.inc();
-            this.inflight++;
-            return (fn(request, ctx) as Promise<unknown>).then(
-              (res) => {
-                this.done();
-                return res;
-              },
-              (err) => {
-                this.done();
-                return failed(err, ctx);
-              },
-            );
-          };
+          impl[name] = (request: unknown, ctx: CallContext) =>
+            (target()(request, ctx) as Promise<unknown>).catch((err) => failed(err, ctx));
         }
       }
       out.set(typeName, impl);
@@ -290,23 +267,23 @@ export class SupervisedPlugin implements PluginHandle {
     }
   }
 
-  /** Waits until no call is in flight, or `timeoutMs`; resolves with the number still running. */
-  drain(timeoutMs: number): Promise<number> {
-    if (this.inflight === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.onIdle = undefined;
-        resolve(this.inflight);
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      this.onIdle = finish;
-    });
+  /** The plugin process's metrics (lifecycle Metrics), merged into the proxy's at scrape time. */
+  metricsSource(): MetricsSource | undefined {
+    const conn = this.current;
+    if (this.state !== 'up' || !conn) return undefined;
+    return {
+      key: `${this.opts.where}#${conn.pid ?? ''}`,
+      read: async () => {
+        const res = await conn.attached.lifecycle.metrics({}, { timeoutMs: 1000 });
+        return res.metricsJson ? (JSON.parse(res.metricsJson) as MetricsJson) : [];
+      },
+    };
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.opts.onClose?.();
     this.opts.metrics.setUp(false);
     this.closed.abort();
     clearInterval(this.timer);

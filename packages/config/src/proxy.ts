@@ -1,7 +1,16 @@
 import { DEFAULT_LIMITS } from '@prism/sdk';
 import type { Path } from './path.js';
 import type { Reporter } from './reporter.js';
-import { AdminTokenSchema, CorsSchema, LimitsSchema, ListenSchema, mapAt, positiveInt } from './schemas.js';
+import {
+  AdminTokenSchema,
+  CorsSchema,
+  LimitsSchema,
+  ListenSchema,
+  MetricsSchema,
+  mapAt,
+  positiveInt,
+  TracingSchema,
+} from './schemas.js';
 import type { ProxyConfig } from './types.js';
 
 /** Proxy defaults (YAML `proxy:` keys left out). */
@@ -11,9 +20,22 @@ export const PROXY_DEFAULTS: Readonly<ProxyConfig> = Object.freeze({
   cors: { allowedOrigins: ['*'] },
   shutdownTimeoutMs: 10_000,
   limits: DEFAULT_LIMITS,
+  metrics: { enabled: true },
 });
 
-const PROXY_KEYS = ['listen', 'read_max_bytes', 'cors', 'shutdown_timeout_ms', 'limits', 'admin_token'];
+/** Share of new traces recorded when `proxy.tracing.sample_ratio` is left out. */
+export const DEFAULT_SAMPLE_RATIO = 0.01;
+
+const PROXY_KEYS = [
+  'listen',
+  'read_max_bytes',
+  'cors',
+  'shutdown_timeout_ms',
+  'limits',
+  'admin_token',
+  'metrics',
+  'tracing',
+];
 
 /** Checks `proxy:`; invalid fields are reported and replaced by their defaults so checking can go on. */
 export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
@@ -35,6 +57,9 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
       ? undefined
       : r.validate(AdminTokenSchema, obj.admin_token, at('admin_token'));
 
+  const metrics = has('metrics') ? r.validate(MetricsSchema, obj.metrics, at('metrics')) : undefined;
+  const tracing = has('tracing') ? r.validate(TracingSchema, obj.tracing, at('tracing')) : undefined;
+
   const out: ProxyConfig = {
     listen: listen ?? { ...PROXY_DEFAULTS.listen },
     readMaxBytes: readMaxBytes ?? PROXY_DEFAULTS.readMaxBytes,
@@ -45,6 +70,13 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
       maxValueBytes: limits?.max_value_bytes ?? DEFAULT_LIMITS.maxValueBytes,
     },
     ...(adminToken !== undefined && { adminToken }),
+    metrics: { enabled: metrics?.enabled ?? true },
+    ...(tracing && {
+      tracing: {
+        otlpEndpoint: tracing.otlp_endpoint,
+        sampleRatio: tracing.sample_ratio ?? DEFAULT_SAMPLE_RATIO,
+      },
+    }),
   };
   if (limits?.max_value_bytes !== undefined && limits.max_value_bytes > out.readMaxBytes)
     r.add(

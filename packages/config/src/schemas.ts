@@ -38,6 +38,28 @@ export const CorsSchema = z.strictObject(
   { error: 'must be a map with allowed_origins' },
 );
 
+/** `proxy.metrics:`. */
+export const MetricsSchema = z.strictObject(
+  { enabled: z.boolean({ error: 'must be true or false' }).optional() },
+  { error: 'must be a map with enabled' },
+);
+
+/** `proxy.tracing:`. */
+export const TracingSchema = z.strictObject(
+  {
+    otlp_endpoint: z.url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL of an OTLP/HTTP traces endpoint, e.g. "http://127.0.0.1:4318/v1/traces"',
+    }),
+    sample_ratio: z
+      .number({ error: 'must be a number from 0 to 1' })
+      .min(0, { error: 'must be a number from 0 to 1' })
+      .max(1, { error: 'must be a number from 0 to 1' })
+      .optional(),
+  },
+  { error: 'must be a map with otlp_endpoint (and sample_ratio)' },
+);
+
 /** `plugin.tls:`. */
 export const TlsSchema = z.strictObject(
   {

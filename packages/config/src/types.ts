@@ -64,6 +64,10 @@ export interface ProxyConfig {
   /** Default limits for every namespace (over `DEFAULT_LIMITS`). */
   limits: Limits;
   adminToken?: string;
+  /** Request metrics (`prism_requests_total`, …) on `/metrics`; default on. */
+  metrics: { enabled: boolean };
+  /** OpenTelemetry traces over OTLP/HTTP; off when absent. */
+  tracing?: { otlpEndpoint: string; sampleRatio: number };
 }
 
 /** A fully validated config file. */

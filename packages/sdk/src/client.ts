@@ -8,11 +8,12 @@ import {
   HealthStatus,
   PluginLifecycleInterface,
 } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
-import { fastUnary, PluginSession } from './fast-unary.js';
+import type { CallContext } from './call.js';
 import type { HealthReport } from './health.js';
-import type { AnyImpl, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
+import type { AnyImpl, InterfaceDefinition, InterfaceImpl } from './interface.js';
 import type { PluginHandle } from './plugin.js';
 import { PLUGIN_INSTANCE_HEADER } from './plugin-host.js';
+import { fastUnary, PluginSession } from './wire/unary-client.js';
 
 /** TLS settings of a client connecting to a plugin (PEM contents). */
 export interface PluginClientTls {
@@ -41,7 +42,7 @@ export interface PluginTarget {
 export interface PluginTransport extends Transport {
   /** Closes the connection; calls in flight fail with CANCELED. */
   close(): void;
-  /** Set for the `connect` protocol: unary calls on a raw HTTP/2 stream (see fast-unary.ts). */
+  /** Set for the `connect` protocol: unary calls on a raw HTTP/2 stream (see wire/unary-client.ts). */
   readonly fastUnary?: (
     service: DescService,
     method: DescMethod,
@@ -136,12 +137,22 @@ export function connectPlugin(
   opts: ConnectPluginOptions,
 ): PluginHandle {
   const headers = opts.instanceId ? { [PLUGIN_INSTANCE_HEADER]: opts.instanceId } : undefined;
+  // The caller's cancellation, remaining deadline and trace context go with the call.
   const callOptions = (ctx: CallContext | undefined): CallOptions => {
-    const timeoutMs = (ctx as { timeoutMs?: () => number | undefined } | undefined)?.timeoutMs?.();
+    const trace = ctx?.trace;
+    const h = trace
+      ? {
+          ...headers,
+          traceparent: trace.traceparent,
+          ...(trace.tracestate ? { tracestate: trace.tracestate } : {}),
+        }
+      : headers;
     return {
       ...(ctx?.signal ? { signal: ctx.signal } : {}),
-      ...(headers ? { headers } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(h ? { headers: h } : {}),
+      ...(ctx?.deadline !== undefined
+        ? { timeoutMs: Math.max(1, Math.ceil(ctx.deadline - Date.now())) }
+        : {}),
     };
   };
   const map = new Map<string, AnyImpl>();

@@ -83,3 +83,14 @@ export function toConnectError(err: unknown, where: string): ConnectError {
     return new ConnectError(`${where}: call canceled`, Code.Canceled);
   return new ConnectError(`${where} failed: ${message}`, Code.Internal, undefined, undefined, err);
 }
+
+const CODE_NAMES = new Map<Code, string>(
+  Object.entries(Code)
+    .filter((e): e is [string, Code] => typeof e[1] === 'number')
+    .map(([name, code]) => [code, name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()]),
+);
+
+/** The canonical gRPC name of a code (`INVALID_ARGUMENT`), as logs, metrics and traces show it; OK for 0. */
+export function codeName(code: Code | undefined): string {
+  return code === undefined ? 'OK' : (CODE_NAMES.get(code) ?? String(code));
+}

@@ -6,12 +6,8 @@ import type {
   MessageInitShape,
   MessageShape,
 } from '@bufbuild/protobuf';
+import type { CallContext } from './call.js';
 import type { Limits } from './limits.js';
-
-/** What an implementation sees of the call: cancellation (client gone, deadline, shutdown). */
-export interface CallContext {
-  readonly signal: AbortSignal;
-}
 
 /** The TypeScript shape of one RPC, derived from its protobuf descriptor. */
 export type MethodImpl<M extends DescMethod> =

@@ -1,21 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http2 from 'node:http2';
-import {
-  create,
-  type DescMethod,
-  type DescService,
-  fromBinary,
-  isMessage,
-  toBinary,
-} from '@bufbuild/protobuf';
-import {
-  Code,
-  ConnectError,
-  type ConnectRouter,
-  type HandlerContext,
-  type ServiceImpl,
-} from '@connectrpc/connect';
-import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
+import type { ConnectRouter } from '@connectrpc/connect';
 import {
   type DescribeResponse,
   type HealthCheckResponse,
@@ -24,10 +9,15 @@ import {
   type InitializeResponse,
   PluginLifecycleInterface,
 } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
+import type { Registry } from 'prom-client';
+import type { Call } from './call.js';
 import { failedPrecondition, invalidArgument, notFound, toConnectError, unavailable } from './errors.js';
 import type { HealthReport } from './health.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { Logger } from './logger.js';
+import type { PluginMetrics } from './metrics.js';
+import { deadlines } from './middleware/deadlines.js';
+import { InflightCounter, type Middleware, Pipeline } from './pipeline.js';
 import {
   instantiatePlugin,
   PluginConfigError,
@@ -35,19 +25,21 @@ import {
   type PluginHandle,
   parsePluginConfig,
 } from './plugin.js';
+import { mountPipeline } from './wire/connect-door.js';
+import { createUnaryServer, type UnaryServer } from './wire/unary-server.js';
 
 /** Header naming the plugin instance an interface call is for (see lifecycle.proto). */
 export const PLUGIN_INSTANCE_HEADER = 'prism-plugin-instance';
 
-type Method = (request: { namespace?: string }, ctx: HandlerContext) => unknown;
+type Method = (request: unknown, ctx: Call) => unknown;
 type State = 'initialized' | 'started' | 'draining' | 'stopped';
 
 /** One instance hosted by a plugin server: a namespace's config, then its running handle. */
 class HostedInstance {
   state: State = 'initialized';
   handle: PluginHandle | undefined;
-  inflight = 0;
-  private onIdle: (() => void) | undefined;
+  /** Calls running on this instance, so Drain can wait for them. */
+  readonly inflight = new InflightCounter();
 
   constructor(
     readonly id: string,
@@ -55,41 +47,17 @@ class HostedInstance {
     readonly config: unknown,
     readonly limits: Limits,
   ) {}
+}
 
-  /** Runs one call, counting it so Drain can wait for it. */
-  track<T>(run: () => T): T {
-    this.inflight++;
-    let result: T;
-    try {
-      result = run();
-    } catch (err) {
-      this.done();
-      throw err;
-    }
-    if (result instanceof Promise) return result.finally(() => this.done()) as T;
-    this.done();
-    return result;
-  }
-
-  done(): void {
-    this.inflight--;
-    if (this.inflight === 0) this.onIdle?.();
-  }
-
-  /** Resolves when no call is running or after `timeoutMs`, with the number still running. */
-  waitIdle(timeoutMs: number): Promise<number> {
-    if (this.inflight === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      const timer = setTimeout(finish, timeoutMs);
-      const self = this;
-      function finish() {
-        clearTimeout(timer);
-        self.onIdle = undefined;
-        resolve(self.inflight);
-      }
-      this.onIdle = finish;
-    });
-  }
+/** Options for {@link PluginHost}. */
+export interface PluginHostOptions {
+  /** Backs the plugin's metrics hooks; served by the lifecycle Metrics call. */
+  readonly registry?: Registry;
+  readonly metrics?: PluginMetrics;
+  /** Middleware run before the host's own (deadlines) for every interface call, e.g. tracing. */
+  readonly middleware?: readonly Middleware[];
+  /** Largest request message accepted (default 16 MiB, the proxy's default). */
+  readonly readMaxBytes?: number;
 }
 
 const STATUS: Record<HealthReport['status'], HealthStatus> = {
@@ -106,13 +74,22 @@ export class PluginHost {
   private readonly instances = new Map<string, HostedInstance>();
   /** Latest started instance per namespace, for calls without the instance header. */
   private readonly byNamespace = new Map<string, HostedInstance>();
-  /** Unary methods by HTTP path, for {@link PluginHost.serveFastUnary}. */
-  private readonly unary = new Map<string, { method: DescMethod; fn: Method }>();
+  /** Every interface call, from either door, runs through this chain. */
+  readonly pipeline: Pipeline;
+  /** Binary unary calls, answered on the wire (see unary-server.ts). */
+  readonly fastPath: UnaryServer;
 
   constructor(
     readonly def: PluginDefinition,
     private readonly logger: Logger,
-  ) {}
+    private readonly opts: PluginHostOptions = {},
+  ) {
+    this.pipeline = new Pipeline([...(opts.middleware ?? []), deadlines], (call) => this.dispatch(call));
+    this.fastPath = createUnaryServer(def.interfaces, (call) => this.pipeline.unary(call), {
+      readMaxBytes: opts.readMaxBytes ?? 16 * 1024 * 1024,
+      allowOriginOnStreams: true,
+    });
+  }
 
   describe(): Omit<DescribeResponse, '$typeName'> {
     return {
@@ -173,6 +150,7 @@ export class PluginHost {
       namespace: instance.namespace,
       limits: instance.limits,
       logger: this.logger,
+      ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}),
     });
     instance.state = 'started';
     this.byNamespace.set(instance.namespace, instance);
@@ -183,7 +161,7 @@ export class PluginHost {
     const instance = this.instance(id, 'Drain');
     if (instance.state === 'started') instance.state = 'draining';
     if (this.byNamespace.get(instance.namespace) === instance) this.byNamespace.delete(instance.namespace);
-    return instance.waitIdle(timeoutMs || 10_000);
+    return instance.inflight.idle(timeoutMs || 10_000);
   }
 
   async stop(id: string): Promise<void> {
@@ -209,9 +187,24 @@ export class PluginHost {
     await Promise.allSettled([...this.instances.keys()].map((id) => this.stop(id)));
   }
 
-  private route(request: { namespace?: string }, ctx: HandlerContext): HostedInstance {
-    const id = ctx.requestHeader.get(PLUGIN_INSTANCE_HEADER);
-    const namespace = request.namespace ?? '';
+  /** The process's metrics for the lifecycle Metrics call (prom-client JSON). */
+  async metricsJson(): Promise<string> {
+    return this.opts.registry ? JSON.stringify(await this.opts.registry.getMetricsAsJSON()) : '';
+  }
+
+  /** The pipeline's terminal: the started instance the call is for, then its implementation. */
+  private dispatch(call: Call): unknown {
+    const instance = this.route(call);
+    instance.inflight.enter();
+    call.onEnd(() => instance.inflight.leave());
+    // route() only returns started instances, whose handle binds every declared interface.
+    const impl = instance.handle?.interfaces.get(call.service) as unknown as Record<string, Method>;
+    return (impl[call.method.localName] as Method)(call.request, call);
+  }
+
+  private route(call: Call): HostedInstance {
+    const id = call.headers.get(PLUGIN_INSTANCE_HEADER);
+    const namespace = call.namespace;
     const instance = id ? this.instances.get(id) : this.byNamespace.get(namespace);
     if (!instance) {
       if (id) throw unavailable(`plugin "${this.def.name}" has no instance "${id}" (it restarted); retry`);
@@ -234,49 +227,9 @@ export class PluginHost {
     return instance;
   }
 
-  /**
-   * Serves a Connect unary call with a binary body directly (the proxy's hot path; see fast-unary.ts).
-   * Returns false for anything else, which then goes to connect-node. Call after {@link mount}.
-   */
-  serveFastUnary(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
-    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/proto') return false;
-    const route = this.unary.get(req.url);
-    if (!route) return false;
-    const { input, output } = route.method;
-    let controller: AbortController | undefined;
-    const ctx = {
-      requestHeader: { get: (name: string) => (req.headers[name] as string | undefined) ?? null },
-      // Most calls never look at the signal: create it on demand.
-      get signal() {
-        controller ??= new AbortController();
-        return controller.signal;
-      },
-      timeoutMs: () => undefined,
-    } as unknown as HandlerContext;
-    res.once('close', () => {
-      if (!res.writableFinished) controller?.abort(new ConnectError('the caller went away', Code.Canceled));
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      try {
-        let request: unknown;
-        try {
-          request = fromBinary(input, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-        } catch (err) {
-          throw invalidArgument(`cannot decode ${input.typeName}: ${(err as Error).message}`);
-        }
-        const result = await route.fn(request as { namespace?: string }, ctx);
-        const message = isMessage(result, output) ? result : create(output, result as never);
-        res.writeHead(200, { 'content-type': 'application/proto' });
-        res.end(toBinary(output, message));
-      } catch (err) {
-        const ce = toConnectError(err, `plugin "${this.def.name}"`);
-        res.writeHead(codeToHttpStatus(ce.code), { 'content-type': 'application/json' });
-        res.end(errorToJsonBytes(ce, {}));
-      }
-    });
-    return true;
+  /** Serves a raw HTTP/2 stream when it is a binary unary call (the proxy's hot path); else false. */
+  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+    return this.fastPath.stream(stream, headers);
   }
 
   /** Mounts the lifecycle service and every interface service of the plugin. */
@@ -305,35 +258,8 @@ export class PluginHost {
         return {};
       },
       healthCheck: (req) => wrap(() => this.health(req.instanceId), 'HealthCheck')(),
+      metrics: async () => ({ metricsJson: await this.metricsJson() }),
     });
-    for (const iface of this.def.interfaces) {
-      const typeName = iface.service.typeName;
-      const impl: Record<string, Method> = {};
-      for (const method of iface.service.methods) {
-        const name = method.localName;
-        // route() only returns started instances, whose handle binds every declared interface.
-        const target = (instance: HostedInstance) =>
-          (instance.handle!.interfaces.get(typeName) as unknown as Record<string, Method>)[name] as Method;
-        if (method.methodKind === 'server_streaming') {
-          const host = this;
-          impl[name] = async function* (request, ctx) {
-            const instance = host.route(request, ctx);
-            instance.inflight++;
-            try {
-              yield* target(instance)(request, ctx) as AsyncIterable<unknown>;
-            } finally {
-              instance.done();
-            }
-          } as Method;
-        } else {
-          impl[name] = (request, ctx) => {
-            const instance = this.route(request, ctx);
-            return instance.track(() => target(instance)(request, ctx));
-          };
-          this.unary.set(`/${typeName}/${method.name}`, { method, fn: impl[name] as Method });
-        }
-      }
-      router.service(iface.service, impl as unknown as ServiceImpl<DescService>);
-    }
+    mountPipeline(router, this.def.interfaces, this.pipeline);
   }
 }

@@ -1,11 +1,16 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { z } from 'zod';
+import { Call, type CallContext } from './call.js';
 import { toConnectError } from './errors.js';
 import type { HealthReport } from './health.js';
-import type { AnyImpl, Binding, CallContext, InterfaceDefinition, InterfaceImpl } from './interface.js';
+import type { AnyImpl, Binding, InterfaceDefinition, InterfaceImpl } from './interface.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { noopMetrics, type PluginMetrics } from './metrics.js';
+import { errorMapping } from './middleware/error-mapping.js';
+import { validation } from './middleware/validation.js';
+import { compose } from './pipeline.js';
+import { withLabels } from './prometheus.js';
 
 /** What the host hands a plugin when it creates an instance for one namespace. */
 export interface PluginContext {
@@ -115,7 +120,8 @@ export async function instantiatePlugin(
     namespace: opts.namespace,
     limits,
     logger,
-    metrics: opts.metrics ?? noopMetrics,
+    // Every sample of an instance carries its namespace, so namespaces sharing a registry stay apart.
+    metrics: opts.metrics ? withLabels(opts.metrics, { namespace: opts.namespace }) : noopMetrics,
   };
   const instance = await def.create(config, ctx);
   const where = `${def.name} backend of namespace "${opts.namespace}"`;
@@ -125,7 +131,7 @@ export async function instantiatePlugin(
     await instance.close?.().catch(() => {});
     throw toConnectError(err, where);
   }
-  const interfaces = bindInterfaces(def, instance.bindings, limits, where);
+  const interfaces = bindInterfaces(def, instance.bindings, limits, where, opts.namespace);
   return {
     plugin: def.name,
     version: def.version,
@@ -151,6 +157,7 @@ function bindInterfaces(
   bindings: readonly Binding[],
   limits: Limits,
   where: string,
+  namespace: string,
 ): Map<string, AnyImpl> {
   const declared = new Set(def.interfaces.map((i) => i.service.typeName));
   const out = new Map<string, AnyImpl>();
@@ -158,7 +165,7 @@ function bindInterfaces(
     const typeName = iface.service.typeName;
     if (!declared.has(typeName))
       throw new Error(`plugin "${def.name}" binds ${iface.name} but does not declare it in "interfaces"`);
-    out.set(typeName, wrapImpl(iface, impl, limits, where));
+    out.set(typeName, wrapImpl(iface, impl, limits, where, namespace));
   }
   for (const typeName of declared)
     if (!out.has(typeName))
@@ -168,39 +175,32 @@ function bindInterfaces(
 
 type Fn = (request: unknown, ctx: CallContext) => unknown;
 
-/** Adds the interface's input validation and error mapping around every method. */
-export function wrapImpl(iface: InterfaceDefinition, impl: AnyImpl, limits: Limits, where: string): AnyImpl {
+/**
+ * Runs every method of an implementation through the plugin's chain: the interface's input validation,
+ * then error mapping (`where` names the backend and namespace in messages).
+ */
+export function wrapImpl(
+  iface: InterfaceDefinition,
+  impl: AnyImpl,
+  limits: Limits,
+  where: string,
+  namespace = '',
+): AnyImpl {
   const out: Record<string, Fn> = {};
-  const validators = iface.validate as Record<string, ((req: unknown, limits: Limits) => void) | undefined>;
+  const middleware = [errorMapping(where), validation(limits)];
   for (const method of iface.service.methods) {
     const fn = (impl as Record<string, Fn | undefined>)[method.localName];
     if (typeof fn !== 'function')
       throw new Error(`${where}: ${iface.service.typeName} lacks method ${method.localName}`);
     const bound = fn.bind(impl) as Fn;
-    const validate = validators[method.localName];
-    const fail = (err: unknown): never => {
-      throw toConnectError(err, where);
-    };
-    if (method.methodKind === 'server_streaming') {
-      out[method.localName] = async function* (request: unknown, ctx: CallContext) {
-        try {
-          validate?.(request, limits);
-          yield* bound(request, ctx) as AsyncIterable<unknown>;
-        } catch (err) {
-          fail(err);
-        }
-      };
-    } else {
-      out[method.localName] = (request: unknown, ctx: CallContext) => {
-        try {
-          validate?.(request, limits);
-          const result = bound(request, ctx);
-          return result instanceof Promise ? result.catch(fail) : result;
-        } catch (err) {
-          return fail(err);
-        }
-      };
-    }
+    const chain = compose(middleware, (call) => bound(call.request, call));
+    out[method.localName] = (request: unknown, ctx: CallContext) =>
+      chain(
+        // Inside a pipeline the context is already this call: reuse it (one object per call).
+        ctx instanceof Call && ctx.request === request && ctx.method === method
+          ? ctx
+          : new Call({ namespace, definition: iface, method, request, parent: ctx }),
+      );
   }
   return out;
 }

@@ -2,10 +2,17 @@ import { chmod, readFile, rm } from 'node:fs/promises';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Registry } from 'prom-client';
 import { createLogger, type Logger } from './logger.js';
+import { tracing } from './middleware/tracing.js';
 import type { PluginDefinition } from './plugin.js';
 import { PluginHost } from './plugin-host.js';
+import { createPromMetrics } from './prometheus.js';
+import { startTracing, type TracingOptions } from './tracing.js';
+import { PEER_ADDRESS } from './wire/connect-door.js';
+import { hookStreams } from './wire/stream-hook.js';
 
 /** TLS for a TCP plugin server (PEM contents). `ca` + `requireClientCert` turn on mutual TLS. */
 export interface ServeTlsOptions {
@@ -28,6 +35,21 @@ export interface ServeOptions {
   readonly tls?: ServeTlsOptions;
   /** Logger; default pino to stderr (stdout stays free for the readiness line). */
   readonly logger?: Logger;
+  /**
+   * Exports a span per call (a child of the caller's `traceparent`) over OTLP/HTTP. Default: from the
+   * environment the proxy sets for its sidecars, `PRISM_OTLP_ENDPOINT` and `PRISM_TRACE_SAMPLE_RATIO`.
+   */
+  readonly tracing?: TracingOptions;
+  /** Largest request message accepted (default 16 MiB). */
+  readonly readMaxBytes?: number;
+}
+
+/** Tracing settings from `PRISM_OTLP_ENDPOINT` / `PRISM_TRACE_SAMPLE_RATIO`, if set. */
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingOptions | undefined {
+  const endpoint = env.PRISM_OTLP_ENDPOINT;
+  if (!endpoint) return undefined;
+  const ratio = Number(env.PRISM_TRACE_SAMPLE_RATIO ?? '1');
+  return { otlpEndpoint: endpoint, sampleRatio: Number.isFinite(ratio) ? ratio : 1 };
 }
 
 /** A running plugin server. */
@@ -49,12 +71,26 @@ export interface PluginServer {
 export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): Promise<PluginServer> {
   if (!opts) return runPluginMain(def);
   const logger = opts.logger ?? createLogger({ name: `prism-plugin-${def.name}`, destination: 2 });
-  const host = new PluginHost(def, logger);
-  const connectHandler = connectNodeAdapter({ routes: (router) => host.mount(router) });
-  // Unary Connect calls with binary bodies (what the proxy sends) skip connect-node's generic path.
-  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-    if (!host.serveFastUnary(req, res)) connectHandler(req, res);
-  };
+  const registry = new Registry();
+  const tracingOptions = opts.tracing ?? tracingFromEnv();
+  const traces = tracingOptions
+    ? startTracing({ ...tracingOptions, serviceName: `prism-plugin-${def.name}` })
+    : undefined;
+  const host = new PluginHost(def, logger, {
+    registry,
+    metrics: createPromMetrics(registry),
+    middleware: traces ? [tracing(traces.tracer)] : [],
+    ...(opts.readMaxBytes ? { readMaxBytes: opts.readMaxBytes } : {}),
+  });
+  const connectHandler = connectNodeAdapter({
+    routes: (router) => host.mount(router),
+    contextValues: (req) => {
+      const values = createContextValues();
+      values.set(PEER_ADDRESS, req.socket?.remoteAddress);
+      return values;
+    },
+  });
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => connectHandler(req, res);
   const settings = { maxConcurrentStreams: 10_000 };
   const server = opts.tls
     ? http2.createSecureServer(
@@ -69,6 +105,8 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
         handler,
       )
     : http2.createServer({ settings }, handler);
+  // Binary unary calls (what the proxy sends) are answered on the raw stream; the rest goes to connect-node.
+  hookStreams(server, (stream, headers) => host.serveStream(stream, headers));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (s: http2.ServerHttp2Session) => {
     sessions.add(s);
@@ -98,6 +136,7 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
     close: () => {
       closing ??= (async () => {
         await host.closeAll();
+        await traces?.shutdown();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           for (const s of sessions) s.close();

@@ -2,6 +2,7 @@ export * from './binaries.js';
 export * from './env.js';
 export * from './kafka.js';
 export * from './nats.js';
+export * from './otlp.js';
 export * from './ports.js';
 export * from './postgres.js';
 export * from './process.js';

@@ -5,12 +5,25 @@ export interface BackendUrls {
   readonly nats?: string;
 }
 
+/** Options of the generated proxy config. */
+export interface ProxyYamlOptions {
+  readonly sidecar?: boolean;
+  readonly memstoreOnly?: boolean;
+  /** `proxy.metrics.enabled` (the proxy's default is on); left out of the YAML when undefined. */
+  readonly metrics?: boolean;
+  /** `proxy.tracing` (off when absent): OTLP/HTTP traces endpoint and the share of calls sampled. */
+  readonly tracing?: { readonly otlpEndpoint: string; readonly sampleRatio: number };
+}
+
 /** The namespace YAML of the benchmark proxy: one namespace per scenario backend. */
-export function proxyYaml(
-  urls: BackendUrls,
-  opts: { sidecar?: boolean; memstoreOnly?: boolean } = {},
-): string {
-  const lines = ['proxy:', '  listen: 127.0.0.1:0', 'namespaces:'];
+export function proxyYaml(urls: BackendUrls, opts: ProxyYamlOptions = {}): string {
+  const lines = ['proxy:', '  listen: 127.0.0.1:0'];
+  if (opts.metrics !== undefined) lines.push(`  metrics: { enabled: ${opts.metrics} }`);
+  if (opts.tracing)
+    lines.push(
+      `  tracing: { otlp_endpoint: ${JSON.stringify(opts.tracing.otlpEndpoint)}, sample_ratio: ${opts.tracing.sampleRatio} }`,
+    );
+  lines.push('namespaces:');
   const ns = (name: string, pattern: string, backend: string) =>
     lines.push(`  - name: ${name}`, `    pattern: ${pattern}`, `    backend: ${backend}`);
   ns('bench-mem', 'keyvalue', '{ type: memstore }');

@@ -8,7 +8,7 @@ import { freePort, startNats, startPostgres, startRedis, type TestServer } from 
 import { ms } from '../report.js';
 import type { LoadOptions } from '../run.js';
 import { proxyYaml } from './config.js';
-import { type BenchProcess, repoRoot, spawnEcho, spawnProxy } from './proxy-process.js';
+import { type BenchProcess, repoRoot, rssOf, spawnEcho, spawnProxy } from './proxy-process.js';
 import {
   type BenchResults,
   compare,
@@ -17,9 +17,19 @@ import {
   readChanges,
   renderMarkdown,
   type Scenario,
+  type ThroughputRow,
 } from './results.js';
 import * as s from './scenarios.js';
 import { targets } from './targets.js';
+import {
+  h2loadGetSide,
+  nodeRedisSide,
+  reason,
+  redisBenchmarkSide,
+  rotate,
+  type Side,
+  startOtlpSink,
+} from './throughput.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +69,7 @@ const log = bench.log;
 
 const cleanup: { what: string; fn: () => Promise<void> }[] = [];
 const scenarios: Scenario[] = [];
+const throughput: ThroughputRow[] = [];
 const figures: Record<string, number> = {};
 
 /** Runs one scenario (unless filtered out); a failure is recorded as "not run" with its reason. */
@@ -83,6 +94,28 @@ async function run(
   } catch (err) {
     log(`  not run: ${(err as Error).message}`);
     scenarios.push({ id, title, how, skipped: (err as Error).message.split('\n')[0] as string });
+  }
+}
+
+/**
+ * Measures the rows of one throughput table whose ids match --only (all without it, and the baselines of
+ * those picked), interleaved in rounds. A row that cannot start is recorded as "not run" with its reason.
+ */
+async function measure(title: string, sides: readonly Side[]): Promise<void> {
+  const picked = new Set(only ? sides.filter((side) => only.some((o) => side.id.startsWith(o))) : sides);
+  for (const side of [...picked]) {
+    const base = sides.find((b) => b.id === side.baseline);
+    if (base) picked.add(base);
+  }
+  if (!picked.size) return;
+  log(`▶ ${title}`);
+  const rows = sides.filter((side) => picked.has(side));
+  try {
+    throughput.push(...(await rotate(bench, rows)));
+  } catch (err) {
+    log(`  not run: ${reason(err)}`);
+    for (const side of rows)
+      throughput.push({ id: side.id, name: side.name, generator: side.generator, skipped: reason(err) });
   }
 }
 
@@ -159,7 +192,7 @@ try {
       figures['memstore adapter alone, tight loop (gets/s)'] = Math.round(get64.tightLoopGetsPerS);
     return [get64, await s.memstore(bench, proxy, 'get', 1), await s.memstore(bench, proxy, 'set', 64)];
   });
-  figures['proxy RSS peak under load (MB)'] = peakRss;
+  if (peakRss) figures['proxy RSS peak under load (MB)'] = peakRss; // 0: --only left those scenarios out
   clearInterval(rssTimer);
   await run('protocol', 'Protocols', '', () => s.protocols(bench, proxy, 64));
   await run('fastpath', 'Unary fast path off vs on', '', async () => {
@@ -261,14 +294,139 @@ try {
     };
   });
 
+  // Throughput with h2load (C, one connection × 64 streams) so the generator is not the ceiling; the
+  // prism-load scenarios above keep the latency percentiles. Last, so the proxy's RSS is read after all load.
+  const fresh: { name: string; p: BenchProcess }[] = [];
+  const freshProxy = async (name: string, yaml: string) => {
+    const p = await proxyWith(name, yaml);
+    fresh.push({ name, p });
+    return p.url;
+  };
+  let otlp: Awaited<ReturnType<typeof startOtlpSink>> | undefined;
+  const get = (
+    over: Omit<Parameters<typeof h2loadGetSide>[0], 'namespace' | 'key' | 'valueSize' | 'seed'> & {
+      namespace?: string;
+      seed?: boolean;
+    },
+  ) =>
+    h2loadGetSide({
+      namespace: 'bench-mem',
+      key: 'h2load-key',
+      valueSize: bench.valueSize,
+      seed: true,
+      ...over,
+    });
+  const mainProxy = async () => proxy.url;
+  await measure(`Throughput: gRPC Get ${bench.valueSize} B, h2load -c1 -m64`, [
+    get({
+      id: 'tput-echo',
+      name: 'bare node:http2 echo',
+      how: 'The echo server (core node:http2 stream API, its own process) answers every request with a pre-encoded GetResponse of the same size: the Node ceiling.',
+      target: async () => echo.url,
+      seed: false,
+    }),
+    get({
+      id: 'tput-mem',
+      name: 'Prism → MemStore',
+      how: 'The suite’s main proxy process, namespace bench-mem (memstore plugin in-process), one key.',
+      baseline: 'tput-echo',
+      target: mainProxy,
+    }),
+    get({
+      id: 'tput-mem-deadline',
+      name: 'Prism → MemStore, grpc-timeout: 5S',
+      how: 'The same proxy and request with `grpc-timeout: 5S`: every call carries a deadline.',
+      baseline: 'tput-mem',
+      target: mainProxy,
+      timeout: '5S',
+    }),
+    get({
+      id: 'tput-obs-off',
+      name: 'Prism → MemStore, metrics off',
+      how: 'A fresh MemStore-only proxy with `proxy.metrics: { enabled: false }` and no `proxy.tracing`.',
+      target: () => freshProxy('h2-obs-off', proxyYaml(urls, { memstoreOnly: true, metrics: false })),
+      warmS: 2,
+    }),
+    get({
+      id: 'tput-obs-on',
+      name: 'Prism → MemStore, metrics on + tracing 1%',
+      how: 'A fresh MemStore-only proxy with `proxy.metrics: { enabled: true }` and `proxy.tracing: { otlp_endpoint, sample_ratio: 0.01 }` pointing at a local sink that answers 200 to POST /v1/traces.',
+      baseline: 'tput-obs-off',
+      target: async () => {
+        const sink = await startOtlpSink();
+        otlp = sink;
+        cleanup.push({ what: 'OTLP sink', fn: () => sink.close() });
+        return freshProxy(
+          'h2-obs-on',
+          proxyYaml(urls, {
+            memstoreOnly: true,
+            metrics: true,
+            tracing: { otlpEndpoint: sink.url, sampleRatio: 0.01 },
+          }),
+        );
+      },
+      warmS: 2,
+    }),
+    get({
+      id: 'tput-sidecar',
+      name: 'Prism → MemStore, sidecar plugin',
+      how: 'A fresh proxy whose namespace bench-sidecar runs the memstore plugin as a sidecar (`plugin: { mode: sidecar }`): a child process the proxy calls over a Unix socket. Compared with the in-process row.',
+      baseline: 'tput-mem',
+      namespace: 'bench-sidecar',
+      target: () => freshProxy('h2-sidecar', proxyYaml(urls, { memstoreOnly: true, sidecar: true })),
+      warmS: 2,
+    }),
+  ]);
+  if (otlp) figures['OTLP trace export requests received during the traced h2load runs'] = otlp.exports();
+  for (const { name, p } of fresh) {
+    figures[`proxy RSS after the h2load runs, ${name} (MB, with children)`] = p.rssMb();
+    await p.stop();
+  }
+  await measure(`Throughput: Redis Get ${bench.valueSize} B`, [
+    get({
+      id: 'tput-redis-prism',
+      name: 'Prism → Redis',
+      how: 'The main proxy, namespace bench-redis (redis adapter) against the suite’s redis-server; the key is written through the proxy first.',
+      baseline: 'tput-redis-benchmark',
+      namespace: 'bench-redis',
+      target: async () => {
+        if (!urls.redis) throw new Error(notStarted('redis-server'));
+        return proxy.url;
+      },
+    }),
+    redisBenchmarkSide({
+      id: 'tput-redis-benchmark',
+      name: 'Redis direct (redis-benchmark)',
+      how: `\`redis-benchmark -t get -d ${bench.valueSize} -P 1 -c 64 -n N\` (N sized to the round from a calibration run): Redis’s own C client, the backend’s ceiling.`,
+      redisUrl: urls.redis,
+      valueSize: bench.valueSize,
+      clients: 64,
+    }),
+    nodeRedisSide({
+      id: 'tput-redis-node',
+      name: 'Redis direct (node-redis)',
+      how: 'node-redis v5 GET (binary replies) from the benchmark process, 64 in flight on one connection, prism-load’s closed-loop scheduler. node-redis writes the commands queued in one tick together (implicit pipelining), which is why it can beat redis-benchmark -P1 (64 connections, one command in flight each).',
+      baseline: 'tput-redis-benchmark',
+      redisUrl: urls.redis,
+      valueSize: bench.valueSize,
+      keys: bench.keys,
+      concurrency: 64,
+    }),
+  ]);
+  if (
+    throughput.some((r) => r.measured && ['tput-mem', 'tput-mem-deadline', 'tput-redis-prism'].includes(r.id))
+  )
+    figures['proxy RSS after the h2load runs (MB)'] = rssOf(proxy.pid);
+
   const results: BenchResults = {
     startedAt: started.toISOString(),
     durationS: (performance.now() - t0) / 1000,
     command: `pnpm bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: machine(loadAtStart),
     scenarios,
+    throughput,
     figures,
-    targets: targets(scenarios, figures),
+    targets: targets(scenarios, figures, throughput),
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,13 +1,121 @@
 import { ms } from '../report.js';
-import { compare, type Scenario, type Target } from './results.js';
+import {
+  compare,
+  findRow,
+  type Scenario,
+  type Target,
+  type ThroughputRow,
+  throughputRatio,
+} from './results.js';
 
 const find = (scenarios: readonly Scenario[], id: string) => scenarios.find((s) => s.id === id && !s.skipped);
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const signed = (n: number) => `${n >= 0 ? '+' : '−'}${ms(Math.abs(n))}`;
 
+/**
+ * A throughput ratio target: `id` over `baseId` from the throughput table. `cost` turns the ratio into a
+ * cost (1 − ratio) checked against an upper bound instead of a lower one.
+ */
+function ratioTarget(
+  rows: readonly ThroughputRow[],
+  name: string,
+  id: string,
+  baseId: string,
+  bound: number,
+  cost = false,
+): Target {
+  const target = cost
+    ? `≤ ${pct(bound)} of throughput`
+    : `≥ ${pct(bound)} of ${rows.find((r) => r.id === baseId)?.name ?? baseId}`;
+  const ratio = throughputRatio(rows, id, baseId);
+  const a = findRow(rows, id);
+  const b = findRow(rows, baseId);
+  if (ratio === undefined || !a?.measured || !b?.measured) {
+    const missing = [id, baseId]
+      .map((x) => rows.find((r) => r.id === x))
+      .map((r, i) => (r?.skipped ? `${r.name}: ${r.skipped}` : r ? undefined : `${[id, baseId][i]} not run`))
+      .filter(Boolean);
+    return {
+      name,
+      target,
+      measured: `not run${missing.length ? `: ${missing.join('; ')}` : ''}`,
+      met: undefined,
+    };
+  }
+  const figures = `${Math.round(a.measured.okPerS).toLocaleString('en-US')} vs ${Math.round(b.measured.okPerS).toLocaleString('en-US')} ok/s`;
+  const measured = cost ? `cost ${pct(1 - ratio)} (${figures})` : `${pct(ratio)} (${figures})`;
+  const badCheck = [a, b].find((r) => r.check && !r.check.ok);
+  if (badCheck)
+    return {
+      name,
+      target,
+      measured,
+      met: false,
+      detail: `correctness check failed on ${badCheck.name}: ${badCheck.check?.detail}`,
+    };
+  const met = cost ? 1 - ratio <= bound : ratio >= bound;
+  return {
+    name,
+    target,
+    measured,
+    met,
+    ...(!met && { detail: cost ? `over by ${pct(1 - ratio - bound)}` : `short by ${pct(bound - ratio)}` }),
+  };
+}
+
+/** The throughput-table targets (h2load rows) and the proxy's RSS after them. */
+function throughputTargets(
+  rows: readonly ThroughputRow[],
+  figures: Readonly<Record<string, number>>,
+): Target[] {
+  if (!rows.length) return [];
+  const rss = figures['proxy RSS after the h2load runs (MB)'];
+  return [
+    ratioTarget(
+      rows,
+      'MemStore Get through Prism vs bare node:http2 echo (h2load -c1 -m64)',
+      'tput-mem',
+      'tput-echo',
+      0.9,
+    ),
+    ratioTarget(
+      rows,
+      'Deadline on the fast path: Get with grpc-timeout: 5S vs without (h2load -c1 -m64)',
+      'tput-mem-deadline',
+      'tput-mem',
+      0.9,
+    ),
+    ratioTarget(
+      rows,
+      'Metrics on + 1% tracing vs metrics off, MemStore Get (h2load -c1 -m64)',
+      'tput-obs-on',
+      'tput-obs-off',
+      0.05,
+      true,
+    ),
+    ratioTarget(
+      rows,
+      'Sidecar plugin vs in-process, MemStore Get (h2load -c1 -m64)',
+      'tput-sidecar',
+      'tput-mem',
+      0.7,
+    ),
+    {
+      name: 'Proxy RSS after the h2load runs (VmRSS)',
+      target: '≤ 150 MB',
+      measured: rss ? `${rss.toFixed(0)} MB` : 'not run',
+      met: rss ? rss <= 150 : undefined,
+    },
+  ];
+}
+
 /** Checks the issue's targets against what this run measured. */
-export function targets(scenarios: readonly Scenario[], figures: Readonly<Record<string, number>>): Target[] {
-  const out: Target[] = [];
+export function targets(
+  scenarios: readonly Scenario[],
+  figures: Readonly<Record<string, number>>,
+  throughput: readonly ThroughputRow[] = [],
+): Target[] {
+  const out: Target[] = [...throughputTargets(throughput, figures)];
   const ceiling = find(scenarios, 'ceiling-c64');
   const c = ceiling && compare(ceiling);
   out.push(

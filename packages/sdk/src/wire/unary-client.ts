@@ -10,13 +10,14 @@ import {
 } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { codeFromHttpStatus, errorFromJsonBytes } from '@connectrpc/connect/protocol-connect';
-import type { CallContext } from './interface.js';
+import type { CallContext } from '../call.js';
 
 // Unary calls between the proxy and its plugins are the hot path of sidecar and remote modes. They
 // use the Connect protocol's unary form (POST, binary body, HTTP status + JSON error), done here on a
 // raw HTTP/2 stream: no per-call abort controllers, async iterables or header objects. Streaming
-// calls keep using connect-es. The server side is `PluginHost.serveFastUnary`. Cancellation is not
-// forwarded on this path (the plugin finishes the call); deadlines travel as `connect-timeout-ms`.
+// calls keep using connect-es. The server side is unary-server.ts (the plugin host mounts it). The
+// caller's remaining deadline travels as `connect-timeout-ms`, its trace context as `traceparent`, and
+// a cancelled call resets the stream, which aborts the call in the plugin.
 
 /** One HTTP/2 connection to a plugin server, opened on first use and reopened after it closes. */
 export class PluginSession {
@@ -69,6 +70,7 @@ export function fastUnary(
   return (request, ctx) =>
     new Promise((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
+      let settled = false;
       try {
         const body = toBinary(input, isMessage(request, input) ? request : create(input, request as never));
         const headers: http2.OutgoingHttpHeaders = {
@@ -78,21 +80,42 @@ export function fastUnary(
           'connect-protocol-version': '1',
           ...extraHeaders,
         };
-        const timeoutMs = (ctx as { timeoutMs?: () => number | undefined } | undefined)?.timeoutMs?.();
-        if (timeoutMs !== undefined) headers['connect-timeout-ms'] = String(Math.max(1, timeoutMs));
+        if (ctx?.deadline !== undefined)
+          headers['connect-timeout-ms'] = String(Math.max(1, Math.ceil(ctx.deadline - Date.now())));
+        const trace = ctx?.trace;
+        if (trace) {
+          headers.traceparent = trace.traceparent;
+          if (trace.tracestate) headers.tracestate = trace.tracestate;
+        }
         stream = session.get().request(headers);
         stream.end(body);
+        if (ctx) {
+          const cancel = (reason: ConnectError) => {
+            if (settled) return;
+            settled = true;
+            stream.close(http2.constants.NGHTTP2_CANCEL);
+            reject(reason);
+          };
+          if (ctx.onAbort) ctx.onAbort(cancel);
+          else if (ctx.signal.aborted) cancel(ConnectError.from(ctx.signal.reason, Code.Canceled));
+          else
+            ctx.signal.addEventListener(
+              'abort',
+              () => cancel(ConnectError.from(ctx.signal.reason, Code.Canceled)),
+              { once: true },
+            );
+        }
       } catch (err) {
         return reject(err instanceof ConnectError ? err : lost((err as Error).message, err));
       }
       let status = 0;
-      let settled = false;
       const chunks: Buffer[] = [];
       stream.on('response', (h) => {
         status = Number(h[':status']);
       });
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (settled) return;
         settled = true;
         const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
         if (status === 200) {

@@ -1,0 +1,30 @@
+import type { PrismConfig } from '@prism/config';
+import { deadlines, type Logger, type Middleware, requestLog, type Tracing, tracing } from '@prism/sdk';
+import type { ProxyMetrics } from './metrics.js';
+import type { NamespaceTable } from './namespaces.js';
+
+/** What the proxy's middleware are built from. */
+export interface PipelineParts {
+  readonly config: PrismConfig;
+  readonly table: NamespaceTable;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly tracing?: Tracing | undefined;
+  /** Embedders' and tests' middleware, innermost (just before routing). */
+  readonly extra?: readonly Middleware[];
+}
+
+/**
+ * The proxy's chain, outermost first. Every call from every door (fast path, connect-node, streams)
+ * runs through it, then through the router. To add a concern: write a middleware (one file) and add
+ * one line here.
+ */
+export function proxyMiddleware(p: PipelineParts): Middleware[] {
+  return [
+    requestLog(p.logger),
+    ...(p.tracing ? [tracing(p.tracing.tracer, p.tracing.sampleRatio)] : []),
+    ...(p.config.proxy.metrics.enabled ? [p.metrics.middleware((ns) => p.table.get(ns) !== undefined)] : []),
+    deadlines,
+    ...(p.extra ?? []),
+  ];
+}

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import type { DescMethod } from '@bufbuild/protobuf';
+import { Code, ConnectError, type ContextValues, createContextValues } from '@connectrpc/connect';
+import type { InterfaceDefinition } from './interface.js';
+
+/** Who is calling, once an authentication middleware has established it. */
+export interface Principal {
+  /** Subject: a JWT `sub`, a certificate's SPIFFE id, DNS name or CN. */
+  readonly subject: string;
+  readonly groups: readonly string[];
+  /** Name of the provider that authenticated the caller. */
+  readonly provider: string;
+}
+
+/** Read access to request headers (lower-case names); a `Headers` object is one. */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/** W3C trace context (`traceparent`, `tracestate`) of the span a call runs in. */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string | undefined;
+}
+
+/**
+ * What an implementation sees of its call. `signal` aborts (with a ConnectError as its reason) when the
+ * client cancels, the deadline passes or the proxy shuts down. Inside Prism the context is the
+ * {@link Call} itself; tests may pass a plain `{ signal }`.
+ */
+export interface CallContext {
+  readonly signal: AbortSignal;
+  /** Absolute deadline (ms since the epoch, `Date.now()` clock), when the caller set one. */
+  readonly deadline?: number | undefined;
+  /** Trace context to hand to the backend or the next hop. */
+  readonly trace?: TraceContext | undefined;
+  /** Runs `fn` when the call is aborted, without creating an AbortSignal (cheap on the hot path). */
+  onAbort?(fn: (reason: ConnectError) => void): void;
+}
+
+type RawHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What a door knows of a call when it starts one. */
+export interface CallInit<Req = unknown> {
+  readonly namespace: string;
+  readonly definition: InterfaceDefinition;
+  readonly method: DescMethod;
+  readonly request: Req;
+  readonly deadline?: number | undefined;
+  /** Incoming headers: a raw Node header object or a `Headers`. */
+  readonly headers?: RawHeaders | HeaderReader | undefined;
+  readonly peer?: string | undefined;
+  /** The caller's context when the call is nested in another (its abort is forwarded). */
+  readonly parent?: CallContext | undefined;
+}
+
+const EMPTY_HEADERS: HeaderReader = { get: () => null };
+
+/**
+ * One RPC as it travels through a pipeline: what is called (namespace, interface, method, request),
+ * its deadline and cancellation, the caller (headers, peer, principal), tracing, and a typed value bag
+ * for middleware. It is also the {@link CallContext} the implementation receives, so a call allocates
+ * one object; the abort signal and request id are made only when something asks for them.
+ */
+export class Call<Req = unknown> implements CallContext {
+  readonly namespace: string;
+  readonly definition: InterfaceDefinition;
+  readonly method: DescMethod;
+  readonly request: Req;
+  deadline: number | undefined;
+  readonly peer: string | undefined;
+  /** Set by an authentication middleware. */
+  principal: Principal | undefined;
+  /** The current span's trace context (a tracing middleware replaces it with its server span's). */
+  trace: TraceContext | undefined;
+  private readonly rawHeaders: RawHeaders | HeaderReader | undefined;
+  private controller: AbortController | undefined;
+  private abortListeners: ((reason: ConnectError) => void)[] | undefined;
+  private endListeners: ((error: ConnectError | undefined) => void)[] | undefined;
+  private bag: ContextValues | undefined;
+  private id: string | undefined;
+  private reason: ConnectError | undefined;
+  private ended = false;
+
+  constructor(init: CallInit<Req>) {
+    this.namespace = init.namespace;
+    this.definition = init.definition;
+    this.method = init.method;
+    this.request = init.request;
+    this.deadline = init.deadline ?? init.parent?.deadline;
+    this.peer = init.peer;
+    this.rawHeaders = init.headers;
+    this.principal = undefined;
+    this.trace = init.parent?.trace;
+    const parent = init.parent;
+    if (parent) {
+      const forward = (reason: unknown) =>
+        this.abort(
+          reason instanceof ConnectError && reason.code !== Code.Internal ? reason : this.goneReason(),
+        );
+      if (parent.signal.aborted) forward(parent.signal.reason);
+      else if (parent.onAbort) parent.onAbort(forward);
+      else parent.signal.addEventListener('abort', () => forward(parent.signal.reason));
+    }
+  }
+
+  /** `unary` or `server_streaming`. */
+  get kind(): DescMethod['methodKind'] {
+    return this.method.methodKind;
+  }
+
+  /** Fully qualified service name, e.g. `prism.keyvalue.v1.KeyValueBasicInterface`. */
+  get service(): string {
+    return this.definition.service.typeName;
+  }
+
+  /** `Service/Method` for logs and metrics. */
+  get procedure(): string {
+    return `${this.definition.service.name}/${this.method.name}`;
+  }
+
+  get headers(): HeaderReader {
+    const h = this.rawHeaders;
+    if (!h) return EMPTY_HEADERS;
+    if (typeof (h as HeaderReader).get === 'function') return h as HeaderReader;
+    const raw = h as RawHeaders;
+    return {
+      get(name) {
+        const v = raw[name];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    };
+  }
+
+  /** The caller's `x-request-id`, or a new UUID. */
+  get requestId(): string {
+    this.id ??= this.headers.get('x-request-id') ?? randomUUID();
+    return this.id;
+  }
+
+  /** Typed values middleware attach to the call (see `createContextKey` of connect-es). */
+  get values(): ContextValues {
+    this.bag ??= createContextValues();
+    return this.bag;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Why the call was aborted, if it was. */
+  get abortReason(): ConnectError | undefined {
+    return this.reason;
+  }
+
+  /** Milliseconds left before the deadline (undefined without one; ≤ 0 when passed). */
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : this.deadline - Date.now();
+  }
+
+  /**
+   * Why a call whose caller went away ended: DEADLINE_EXCEEDED when its deadline has (about) passed, since
+   * a client usually gives up at its own deadline a moment before ours fires; CANCELED otherwise.
+   */
+  goneReason(): ConnectError {
+    if (this.deadline !== undefined && Date.now() >= this.deadline - 5)
+      return new ConnectError(
+        `deadline exceeded: ${this.procedure} on namespace "${this.namespace}" did not finish in time`,
+        Code.DeadlineExceeded,
+      );
+    return new ConnectError('the client cancelled the call', Code.Canceled);
+  }
+
+  onAbort(fn: (reason: ConnectError) => void): void {
+    if (this.reason) fn(this.reason);
+    else if (this.abortListeners) this.abortListeners.push(fn);
+    else this.abortListeners = [fn];
+  }
+
+  /** Aborts the call: the implementation's signal fires and abort listeners run (once). */
+  abort(reason: ConnectError): void {
+    if (this.reason || this.ended) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.abortListeners;
+    this.abortListeners = undefined;
+    if (listeners) for (const fn of listeners) fn(reason);
+  }
+
+  /** Runs `fn` once when the call ends (a unary answer or error, or a stream's last message). */
+  onEnd(fn: (error: ConnectError | undefined) => void): void {
+    if (this.endListeners) this.endListeners.push(fn);
+    else this.endListeners = [fn];
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Ends the call (pipelines call this once): end listeners run in registration order. */
+  end(error: ConnectError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.abortListeners = undefined;
+    const listeners = this.endListeners;
+    this.endListeners = undefined;
+    if (listeners) for (const fn of listeners) fn(error);
+  }
+}

@@ -1,0 +1,52 @@
+import { type Tracer, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+
+/** Where and how much to trace. */
+export interface TracingOptions {
+  /** OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
+  readonly otlpEndpoint: string;
+  /** Share of new traces recorded, 0–1 (a caller's sampled `traceparent` is always followed). */
+  readonly sampleRatio: number;
+  /** `service.name` of the exported spans. */
+  readonly serviceName?: string;
+}
+
+/** A running tracer provider: its tracer, and flush/shutdown of the exporter. */
+export interface Tracing {
+  readonly tracer: Tracer;
+  readonly sampleRatio: number;
+  /** Exports the spans still buffered. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts OpenTelemetry tracing: spans are batched and exported over OTLP/HTTP (protobuf). The provider
+ * is also registered globally, so adapters can make child spans with `@opentelemetry/api`.
+ */
+export function startTracing(opts: TracingOptions): Tracing {
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? 'prism-proxy' }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: opts.otlpEndpoint }),
+        scheduledDelayMillis: 500,
+      }),
+    ],
+  });
+  trace.setGlobalTracerProvider(provider);
+  return {
+    tracer: provider.getTracer('prism'),
+    sampleRatio: opts.sampleRatio,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
