@@ -35,6 +35,8 @@ export interface LauncherOptions {
   readonly healthIntervalMs?: number;
   /** Extra environment for sidecar processes (e.g. where to export traces). */
   readonly sidecarEnv?: Readonly<Record<string, string>>;
+  /** Largest request message a sidecar accepts (the proxy's `read_max_bytes`). */
+  readonly readMaxBytes?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function createLaunchers(opts: LauncherOptions = {}): Record<PluginMode, 
         interfaces,
         logger: ctx.logger,
         env: opts.sidecarEnv ?? {},
+        readMaxBytes: opts.readMaxBytes ?? 16 * 1024 * 1024,
       };
       return supervise(ctx, `sidecar ${bin.packageName}`, () => startSidecar(spec));
     },

@@ -231,6 +231,25 @@ describe('traces and logs', () => {
       'prism.request_id': 'req-traced-1',
     });
     expect(sidecarSpan?.parentSpanId).toBe(proxySpan?.spanId);
+    // Redis commands get child spans, in this process and in a sidecar.
+    for (const ns of ['red', 'red-side']) {
+      const id = ns === 'red' ? '4bf92f3577b34da6a3ce929d0e0e4001' : '4bf92f3577b34da6a3ce929d0e0e4002';
+      await grpc().get(
+        { namespace: ns, key: 'traced' },
+        { headers: { traceparent: `00-${id}-${clientSpan}-01` } },
+      );
+      const trace = await otlp.waitForSpans(
+        (s) => s.some((x) => x.traceId === id && x.name === 'redis GET'),
+        15_000,
+      );
+      const server = trace.find((x) => x.traceId === id && x.parentSpanId === clientSpan);
+      const server2 = trace.find(
+        (x) => x.traceId === id && x.name === 'KeyValueBasicInterface/Get' && x !== server,
+      );
+      const redisSpan = trace.find((x) => x.traceId === id && x.name === 'redis GET');
+      expect([ns, redisSpan?.parentSpanId]).toEqual([ns, (server2 ?? server)?.spanId]);
+      expect(redisSpan?.attributes['db.system.name']).toBe('redis');
+    }
     // The proxy's log line for the call carries the same ids.
     const line = lines.find((l) => l.request_id === 'req-traced-1');
     expect(line).toMatchObject({

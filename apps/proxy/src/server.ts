@@ -79,7 +79,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         PRISM_TRACE_SAMPLE_RATIO: String(traceConfig.sampleRatio),
       }
     : {};
-  const launchers = { ...createLaunchers({ interfaces, metrics, sidecarEnv }), ...opts.launchers };
+  const launchers = {
+    ...createLaunchers({ interfaces, metrics, sidecarEnv, readMaxBytes: config.proxy.readMaxBytes }),
+    ...opts.launchers,
+  };
 
   const base = { catalog, logger, metrics: metrics.plugins };
   const runtimes = await startNamespaces(config.namespaces, launchers, base);

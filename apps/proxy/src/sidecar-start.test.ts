@@ -83,6 +83,7 @@ describe('startSidecar', () => {
       bin: resolvePluginBin(backend('crashy', 'crashy'), configFile),
       interfaces: KNOWN_INTERFACES,
       logger: createLogger({ name: 'test', level: 'silent' }),
+      readMaxBytes: 1024 * 1024,
     });
     await expect(started).rejects.toThrow(
       /namespace "moon": sidecar crashy \(pid \d+\): exited \(code 3, signal null\) before it was ready:\ncrashy: cannot reach the moon/,

@@ -84,6 +84,8 @@ export interface SidecarSpec {
   readonly logger: Logger;
   /** Added to the sidecar's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The proxy's `read_max_bytes`, which the sidecar enforces too. */
+  readonly readMaxBytes: number;
 }
 
 function waitExit(child: ChildProcess): Promise<string> {
@@ -115,7 +117,8 @@ export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection>
   const listenArgs = endpoint
     ? ['--host', endpoint.hostname.replace(/^\[|\]$/g, ''), '--port', endpoint.port || '80']
     : ['--socket', socket];
-  const child = spawn(process.execPath, [bin.file, ...listenArgs, '--sidecar'], {
+  const args = [bin.file, ...listenArgs, '--sidecar', '--read-max-bytes', String(spec.readMaxBytes)];
+  const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...spec.env },
   });

@@ -71,7 +71,9 @@ describe('plugin supervision', () => {
     const metrics = await metricsText(test);
     expect(metrics).toContain('prism_plugin_restarts_total{namespace="victim"} 1');
     expect(metrics).toContain('prism_plugin_restarts_total{namespace="bystander"} 0');
-    expect(metrics).toMatch(/prism_plugin_requests_total\{namespace="bystander",mode="sidecar"\} \d+/);
+    expect(metrics).toMatch(
+      /prism_requests_total\{namespace="bystander",interface="keyvalue_basic",method="Get",code="OK"\} [1-9]/,
+    );
   }, 120_000);
 
   it('answers UNAVAILABLE at once while a remote plugin is down, reports it in health, and reconnects', async () => {

@@ -52,6 +52,12 @@ export interface CallInit<Req = unknown> {
   readonly peer?: string | undefined;
   /** The caller's context when the call is nested in another (its abort is forwarded). */
   readonly parent?: CallContext | undefined;
+  /**
+   * A signal to use as this call's own, as is (a caller's long-lived signal: nothing is attached to it
+   * unless an abort listener is registered). Excludes `parent`.
+   */
+  readonly signal?: AbortSignal | undefined;
+  readonly trace?: TraceContext | undefined;
 }
 
 const EMPTY_HEADERS: HeaderReader = { get: () => null };
@@ -75,6 +81,9 @@ export class Call<Req = unknown> implements CallContext {
   trace: TraceContext | undefined;
   private readonly rawHeaders: RawHeaders | HeaderReader | undefined;
   private controller: AbortController | undefined;
+  private readonly borrowed: AbortSignal | undefined;
+  /** Detaches from `borrowed` (a long-lived signal must not collect a listener per call). */
+  private unlink: (() => void) | undefined;
   private abortListeners: ((reason: ConnectError) => void)[] | undefined;
   private endListeners: ((error: ConnectError | undefined) => void)[] | undefined;
   private bag: ContextValues | undefined;
@@ -91,7 +100,8 @@ export class Call<Req = unknown> implements CallContext {
     this.peer = init.peer;
     this.rawHeaders = init.headers;
     this.principal = undefined;
-    this.trace = init.parent?.trace;
+    this.trace = init.trace ?? init.parent?.trace;
+    this.borrowed = init.signal;
     const parent = init.parent;
     if (parent) {
       const forward = (reason: unknown) =>
@@ -145,6 +155,7 @@ export class Call<Req = unknown> implements CallContext {
   }
 
   get signal(): AbortSignal {
+    if (this.borrowed) return this.borrowed;
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.reason) this.controller.abort(this.reason);
@@ -153,11 +164,12 @@ export class Call<Req = unknown> implements CallContext {
   }
 
   get aborted(): boolean {
-    return this.reason !== undefined;
+    return this.abortReason !== undefined;
   }
 
   /** Why the call was aborted, if it was. */
   get abortReason(): ConnectError | undefined {
+    if (!this.reason && this.borrowed?.aborted) this.reason = reasonOf(this.borrowed.reason, this);
     return this.reason;
   }
 
@@ -180,6 +192,15 @@ export class Call<Req = unknown> implements CallContext {
   }
 
   onAbort(fn: (reason: ConnectError) => void): void {
+    const borrowed = this.borrowed;
+    if (borrowed && !this.reason) {
+      if (borrowed.aborted) this.abort(reasonOf(borrowed.reason, this));
+      else if (!this.unlink) {
+        const forward = () => this.abort(reasonOf(borrowed.reason, this));
+        borrowed.addEventListener('abort', forward, { once: true });
+        this.unlink = () => borrowed.removeEventListener('abort', forward);
+      }
+    }
     if (this.reason) fn(this.reason);
     else if (this.abortListeners) this.abortListeners.push(fn);
     else this.abortListeners = [fn];
@@ -210,8 +231,14 @@ export class Call<Req = unknown> implements CallContext {
     if (this.ended) return;
     this.ended = true;
     this.abortListeners = undefined;
+    this.unlink?.();
     const listeners = this.endListeners;
     this.endListeners = undefined;
     if (listeners) for (const fn of listeners) fn(error);
   }
+}
+
+/** A caller's abort reason as a ConnectError (an unexplained abort means the caller went away). */
+function reasonOf(reason: unknown, call: Call): ConnectError {
+  return reason instanceof ConnectError && reason.code !== Code.Internal ? reason : call.goneReason();
 }

@@ -199,7 +199,15 @@ export function wrapImpl(
         // Inside a pipeline the context is already this call: reuse it (one object per call).
         ctx instanceof Call && ctx.request === request && ctx.method === method
           ? ctx
-          : new Call({ namespace, definition: iface, method, request, parent: ctx }),
+          : new Call({
+              namespace,
+              definition: iface,
+              method,
+              request,
+              signal: ctx.signal,
+              deadline: ctx.deadline,
+              trace: ctx.trace,
+            }),
       );
   }
   return out;

@@ -44,6 +44,8 @@ export interface ServeOptions {
   readonly readMaxBytes?: number;
 }
 
+const DEFAULT_READ_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Tracing settings from `PRISM_OTLP_ENDPOINT` / `PRISM_TRACE_SAMPLE_RATIO`, if set. */
 export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingOptions | undefined {
   const endpoint = env.PRISM_OTLP_ENDPOINT;
@@ -80,10 +82,11 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
     registry,
     metrics: createPromMetrics(registry),
     middleware: traces ? [tracing(traces.tracer)] : [],
-    ...(opts.readMaxBytes ? { readMaxBytes: opts.readMaxBytes } : {}),
+    readMaxBytes: opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
   });
   const connectHandler = connectNodeAdapter({
     routes: (router) => host.mount(router),
+    readMaxBytes: opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     contextValues: (req) => {
       const values = createContextValues();
       values.set(PEER_ADDRESS, req.socket?.remoteAddress);
@@ -168,6 +171,7 @@ const USAGE = (
   --tls-cert FILE --tls-key FILE  serve TLS (PEM)
   --tls-ca FILE                 CA for client certificates
   --tls-require-client-cert     mutual TLS: refuse clients without a certificate signed by --tls-ca
+  --read-max-bytes N            largest request message accepted (default 16 MiB)
   --sidecar                     exit when stdin closes (the proxy that spawned this process is gone)
   -h, --help                    show this help
 
@@ -192,6 +196,7 @@ export async function parsePluginArgs(argv: readonly string[]): Promise<PluginCl
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
       'tls-require-client-cert': { type: 'boolean' },
+      'read-max-bytes': { type: 'string' },
       sidecar: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -200,6 +205,9 @@ export async function parsePluginArgs(argv: readonly string[]): Promise<PluginCl
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
     throw new Error(`--port must be an integer between 0 and 65535, got "${values.port}"`);
   if (!values.help && !values.socket && port === undefined) throw new Error('give --socket PATH or --port N');
+  const readMaxBytes = values['read-max-bytes'] === undefined ? undefined : Number(values['read-max-bytes']);
+  if (readMaxBytes !== undefined && (!Number.isInteger(readMaxBytes) || readMaxBytes < 1))
+    throw new Error(`--read-max-bytes must be a positive integer, got "${values['read-max-bytes']}"`);
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new Error('--tls-cert and --tls-key go together');
   if (values['tls-require-client-cert'] && !values['tls-ca'])
     throw new Error('--tls-require-client-cert needs --tls-ca');
@@ -216,6 +224,7 @@ export async function parsePluginArgs(argv: readonly string[]): Promise<PluginCl
     ...(port !== undefined ? { port } : {}),
     ...(values.host ? { host: values.host } : {}),
     ...(tls ? { tls } : {}),
+    ...(readMaxBytes ? { readMaxBytes } : {}),
     sidecar: !!values.sidecar,
     help: !!values.help,
   };

@@ -1,4 +1,5 @@
-import { type Tracer, trace } from '@opentelemetry/api';
+import { context, type Tracer, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -43,10 +44,16 @@ export function startTracing(opts: TracingOptions): Tracing {
     ],
   });
   trace.setGlobalTracerProvider(provider);
+  // A traced call's span is the active context while its handler runs, so backend spans find their parent.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   return {
     tracer: provider.getTracer('prism'),
     sampleRatio: opts.sampleRatio,
     flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    shutdown: async () => {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+    },
   };
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
   backoffDelay,
-  Code,
   type ConnectError,
+  codeName,
+  endBackendSpan,
   failedPrecondition,
   type HealthReport,
   healthy,
@@ -12,6 +13,7 @@ import {
   type PluginMetrics,
   redactUrl,
   resourceExhausted,
+  startBackendSpan,
   unavailable,
   unhealthy,
 } from '@prism/sdk';
@@ -151,6 +153,10 @@ export class RedisConnection {
   async call(args: readonly RedisArgument[], binary = false): Promise<Reply> {
     const t0 = performance.now();
     const command = String(args[0]);
+    const span = startBackendSpan(`redis ${command}`, {
+      'db.system.name': 'redis',
+      'db.operation.name': command,
+    });
     try {
       const reply = (await this.client.sendCommand(args, {
         timeout: this.config.command_timeout_ms,
@@ -160,15 +166,17 @@ export class RedisConnection {
         ...this.labels,
         command,
       });
+      endBackendSpan(span);
       return reply;
     } catch (err) {
+      endBackendSpan(span, err);
       const mapped = this.mapError(err);
       // NOSCRIPT is the expected first answer after a Redis restart (eval() reloads the script).
       if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')))
         this.metrics.increment('redis_command_errors_total', {
           ...this.labels,
           command,
-          code: Code[mapped.code],
+          code: codeName(mapped.code),
         });
       throw mapped;
     }

@@ -1,14 +1,6 @@
-import {
-  type Context,
-  context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { Call, CallContext, HeaderReader, TraceContext } from '../call.js';
+import type { Call, HeaderReader, TraceContext } from '../call.js';
 import { codeName } from '../errors.js';
 import type { Middleware } from '../pipeline.js';
 
@@ -17,17 +9,6 @@ const headerGetter = {
   get: (carrier: HeaderReader, key: string) => carrier.get(key) ?? undefined,
   keys: () => ['traceparent', 'tracestate'],
 };
-const traceGetter = {
-  get: (carrier: TraceContext, key: string) =>
-    key === 'traceparent' ? carrier.traceparent : key === 'tracestate' ? carrier.tracestate : undefined,
-  keys: () => ['traceparent', 'tracestate'],
-};
-
-/** The OpenTelemetry context of a W3C trace context (for child spans). */
-export function otelContextOf(tc: TraceContext | undefined): Context {
-  return tc ? propagator.extract(context.active(), tc, traceGetter) : context.active();
-}
-
 /** The W3C trace context of a span. */
 export function traceContextOf(span: Span): TraceContext {
   const carrier: Record<string, string> = {};
@@ -71,22 +52,32 @@ export function tracing(tracer: Tracer, sampleRatio = 1): Middleware {
       if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: err.rawMessage });
       span.end();
     });
-    return next(call);
+    return span.isRecording() ? context.with(trace.setSpan(parent, span), () => next(call)) : next(call);
   };
 }
 
 /**
- * A child span for a backend call made on behalf of `ctx` (undefined when the call is not traced):
- * adapters wrap their client library's calls with it where the library does not trace by itself.
+ * A CLIENT span for a backend call, a child of the traced call running now (undefined when the call is
+ * not traced: one context lookup). Adapters wrap their client library's calls with it where the library
+ * does not trace by itself; end it with {@link endBackendSpan}.
  */
 export function startBackendSpan(
-  ctx: CallContext | undefined,
   name: string,
   attributes: Record<string, string | number> = {},
 ): Span | undefined {
-  const tc = ctx?.trace;
-  if (!tc?.traceparent.endsWith('-01')) return undefined;
-  return trace.getTracer('prism').startSpan(name, { kind: SpanKind.CLIENT, attributes }, otelContextOf(tc));
+  if (!trace.getSpan(context.active())?.isRecording()) return undefined;
+  return trace.getTracer('prism').startSpan(name, { kind: SpanKind.CLIENT, attributes });
+}
+
+/** Ends a backend span, marking it failed when `error` is given. */
+export function endBackendSpan(span: Span | undefined, error?: unknown): void {
+  if (!span) return;
+  if (error !== undefined)
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  span.end();
 }
 
 /** `call.trace` as log fields (`trace_id`, `span_id`), empty when untraced. */
