@@ -34,8 +34,10 @@ describe('proxy defaults', () => {
       cors: { allowedOrigins: ['*'] },
       shutdownTimeoutMs: 10000,
       limits: DEFAULT_LIMITS,
+      metrics: { enabled: true },
     });
     expect(cfg.proxy.adminToken).toBeUndefined();
+    expect(cfg.proxy.tracing).toBeUndefined();
     expect(cfg.namespaces[0]!.backend!.plugin.mode).toBe('in_process');
     expect(cfg.namespaces[0]!.limits).toEqual(DEFAULT_LIMITS);
   });
@@ -53,6 +55,8 @@ describe('proxy defaults', () => {
   shutdown_timeout_ms: 2500
   limits: { max_key_bytes: 128, max_value_bytes: 65536 }
   admin_token: s3cret
+  metrics: { enabled: false }
+  tracing: { otlp_endpoint: "http://127.0.0.1:4318/v1/traces", sample_ratio: 0.5 }
 ${kv()}`);
     expect(cfg.proxy).toEqual({
       listen: { host: '127.0.0.1', port: 9000 },
@@ -61,7 +65,22 @@ ${kv()}`);
       shutdownTimeoutMs: 2500,
       limits: { maxKeyBytes: 128, maxValueBytes: 65536 },
       adminToken: 's3cret',
+      metrics: { enabled: false },
+      tracing: { otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 0.5 },
     });
+    expect(parse(`proxy: { tracing: { otlp_endpoint: "https://c:4318/v1/traces" } }`).proxy.tracing).toEqual({
+      otlpEndpoint: 'https://c:4318/v1/traces',
+      sampleRatio: 0.01,
+    });
+  });
+
+  it('rejects a tracing endpoint that is not an http(s) URL and a sample ratio outside 0–1', () => {
+    const problems = problemsOf(`proxy:\n  tracing: { otlp_endpoint: "collector:4318", sample_ratio: 2 }\n`);
+    expect(problemAt(problems, 'proxy.tracing.otlp_endpoint').message).toMatch(/http\(s\) URL/);
+    expect(problemAt(problems, 'proxy.tracing.sample_ratio').message).toMatch(/from 0 to 1/);
+    expect(
+      problemAt(problemsOf(`proxy:\n  metrics: { enabled: "yes" }\n`), 'proxy.metrics.enabled').message,
+    ).toMatch(/true or false/);
   });
 
   it.each([

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KeyValueBasicInterface } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
+import { KeyValueBasicInterface, SetRequestSchema } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
 import { HealthStatus } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
 import { makeTestCerts, type TestCerts } from '@prism/testing';
 import { z } from 'zod';
@@ -212,6 +215,110 @@ describe('servePlugin on a Unix socket', () => {
     expect(await kvB.exists({ namespace: 'twin', key: 'y' } as never, ctx)).toMatchObject({ exists: true });
     await lc.stop({ instanceId: a.instanceId });
     await lc.stop({ instanceId: b.instanceId });
+  });
+});
+
+describe("the plugin host enforces the caller's limits", () => {
+  let dir: string;
+  let server: PluginServer;
+  let instanceId: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prism-serve-limits-'));
+    server = await servePlugin(mapPlugin, { socket: join(dir, 'plugin.sock'), readMaxBytes: 1024 });
+    const lc = lifecycleClient(createPluginTransport({ socket: server.socket as string }));
+    instanceId = (await lc.initialize({ namespace: 'lim', configJson: '{}' })).instanceId;
+    await lc.start({ instanceId });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One raw Connect unary call on the plugin socket. */
+  const raw = (headers: Record<string, string>, body: Buffer) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const session = http2.connect('http://localhost', {
+        createConnection: () => net.connect(server.socket as string),
+      });
+      const req = session.request({
+        ':method': 'POST',
+        ':path': `/${KeyValueBasicInterface.typeName}/Set`,
+        'content-type': 'application/proto',
+        'connect-protocol-version': '1',
+        ...headers,
+      });
+      let status = 0;
+      const chunks: Buffer[] = [];
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+      });
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        session.close();
+        resolve({ status, body: Buffer.concat(chunks).toString() });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const setRequest = (size: number) =>
+    Buffer.from(
+      toBinary(
+        SetRequestSchema,
+        create(SetRequestSchema, { namespace: 'lim', key: 'k', value: new Uint8Array(size) }),
+      ),
+    );
+
+  it('refuses a request over read_max_bytes with RESOURCE_EXHAUSTED, on both doors', async () => {
+    const fast = connectPlugin(
+      createPluginTransport({ socket: server.socket as string, protocol: 'connect' }),
+      [KV],
+      {
+        namespace: 'lim',
+        instanceId,
+      },
+    ).get(KV)!;
+    const grpc = connectPlugin(createPluginTransport({ socket: server.socket as string }), [KV], {
+      namespace: 'lim',
+      instanceId,
+    }).get(KV)!;
+    const ctx = { signal: new AbortController().signal };
+    for (const kv of [fast, grpc]) {
+      await kv.set({ namespace: 'lim', key: 'k', value: new Uint8Array(900) } as never, ctx);
+      expect(
+        await codeOf(async () =>
+          kv.set({ namespace: 'lim', key: 'k', value: new Uint8Array(2000) } as never, ctx),
+        ),
+      ).toBe('ResourceExhausted');
+    }
+  });
+
+  it('refuses an unsupported content-encoding with a clear error instead of decoding garbage', async () => {
+    const res = await raw({ 'content-encoding': 'snappy' }, setRequest(10));
+    expect(res.status).not.toBe(200);
+    expect(res.body).toMatch(/snappy/);
+    expect(JSON.parse(res.body).code).toBe('unimplemented');
+  });
+
+  it('aborts an implementation at the deadline the caller sent', async () => {
+    const kv = connectPlugin(
+      createPluginTransport({ socket: server.socket as string, protocol: 'connect' }),
+      [KV],
+      {
+        namespace: 'lim',
+        instanceId,
+      },
+    ).get(KV)!;
+    const t0 = Date.now();
+    const ctx = { signal: new AbortController().signal, deadline: Date.now() + 200 };
+    const call = codeOf(async () => kv.get({ namespace: 'lim', key: 'slow' } as never, ctx));
+    expect(await call).toBe('DeadlineExceeded');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    release();
+  });
+
+  it('reports its metrics through the lifecycle Metrics call', async () => {
+    const res = await lifecycleClient(createPluginTransport({ socket: server.socket as string })).metrics({});
+    expect(Array.isArray(JSON.parse(res.metricsJson))).toBe(true);
   });
 });
 
