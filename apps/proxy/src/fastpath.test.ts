@@ -83,7 +83,7 @@ describe('unary fast path', () => {
     'grpc-web h2': createGrpcWebTransport({ baseUrl: proxy.url, httpVersion: '2' }),
   });
 
-  it('answers the same with and without a deadline (deadline calls take the general path)', async () => {
+  it('answers the same with and without a deadline (both on the fast path)', async () => {
     for (const [name, transport] of Object.entries(transports())) {
       const kv = createClient(KeyValueBasicInterface, transport);
       for (const timeoutMs of [undefined, 5000]) {

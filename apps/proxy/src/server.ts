@@ -70,7 +70,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const metrics = new ProxyMetrics();
   const traceConfig = config.proxy.tracing;
   const tracing = traceConfig
-    ? startTracing({ otlpEndpoint: traceConfig.otlpEndpoint, sampleRatio: traceConfig.sampleRatio })
+    ? await startTracing({ otlpEndpoint: traceConfig.otlpEndpoint, sampleRatio: traceConfig.sampleRatio })
     : undefined;
   // Sidecars export their spans to the same place; they follow the proxy's sampling decision.
   const sidecarEnv: Record<string, string> = traceConfig

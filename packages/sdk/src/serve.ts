@@ -76,7 +76,7 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
   const registry = new Registry();
   const tracingOptions = opts.tracing ?? tracingFromEnv();
   const traces = tracingOptions
-    ? startTracing({ ...tracingOptions, serviceName: `prism-plugin-${def.name}` })
+    ? await startTracing({ ...tracingOptions, serviceName: `prism-plugin-${def.name}` })
     : undefined;
   const host = new PluginHost(def, logger, {
     registry,
