@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import type { DescMethod } from '@bufbuild/protobuf';
 import {
   type Call,
   codeName,
@@ -61,7 +62,7 @@ export class ProxyMetrics {
   /** Adapter metrics of in-process namespaces (`prism_<name>`, see the adapters' READMEs). */
   readonly plugins: PluginMetrics = createPromMetrics(this.registry);
   private readonly sources = new Map<object, () => MetricsSource | undefined>();
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<DescMethod, Map<string, Series>>();
   private readonly restarts = new Counter({
     name: 'prism_plugin_restarts_total',
     help: 'Times a namespace plugin was restarted (sidecar crash, remote plugin lost its instance)',
@@ -82,7 +83,7 @@ export class ProxyMetrics {
   });
 
   constructor() {
-    const all = () => [...this.series.values()];
+    const all = () => [...this.series.values()].flatMap((m) => [...m.values()]);
     const perCode = (read: (t: { count: number; sum: number }) => number) => () =>
       all().flatMap((s) =>
         [...s.codes].map(([code, t]) => ({ labels: { ...s.labels, code }, value: read(t) })),
@@ -186,8 +187,13 @@ export class ProxyMetrics {
 
   private seriesOf(call: Call, known: (namespace: string) => boolean): Series {
     const namespace = known(call.namespace) ? call.namespace : '(unknown)';
-    const key = `${namespace}\u0000${call.service}\u0000${call.method.name}`;
-    let s = this.series.get(key);
+    // Keyed by the method descriptor, then the namespace: two map lookups, no key string per call.
+    let byNamespace = this.series.get(call.method);
+    if (!byNamespace) {
+      byNamespace = new Map();
+      this.series.set(call.method, byNamespace);
+    }
+    let s = byNamespace.get(namespace);
     if (!s) {
       s = {
         labels: { namespace, interface: call.definition.name, method: call.method.name },
@@ -195,7 +201,7 @@ export class ProxyMetrics {
         inflight: 0,
         streams: 0,
       };
-      this.series.set(key, s);
+      byNamespace.set(namespace, s);
     }
     return s;
   }

@@ -80,6 +80,7 @@ export class Call<Req = unknown> implements CallContext {
   /** The current span's trace context (a tracing middleware replaces it with its server span's). */
   trace: TraceContext | undefined;
   private readonly rawHeaders: RawHeaders | HeaderReader | undefined;
+  private reader: HeaderReader | undefined;
   private controller: AbortController | undefined;
   private readonly borrowed: AbortSignal | undefined;
   /** Detaches from `borrowed` (a long-lived signal must not collect a listener per call). */
@@ -130,16 +131,18 @@ export class Call<Req = unknown> implements CallContext {
   }
 
   get headers(): HeaderReader {
+    if (this.reader) return this.reader;
     const h = this.rawHeaders;
     if (!h) return EMPTY_HEADERS;
     if (typeof (h as HeaderReader).get === 'function') return h as HeaderReader;
     const raw = h as RawHeaders;
-    return {
+    this.reader = {
       get(name) {
         const v = raw[name];
         return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
       },
     };
+    return this.reader;
   }
 
   /** The caller's `x-request-id`, or a new UUID. */
