@@ -8,6 +8,7 @@ import {
   lifecycleClient,
   type PluginHandle,
   type PluginTransport,
+  splitCredentials,
 } from '@prism/sdk';
 
 /** A started instance on a plugin server, as the supervisor holds it. */
@@ -39,7 +40,8 @@ export function missingNeeds(
 
 /**
  * Runs the plugin lifecycle for one namespace on a plugin server: Describe, check the namespace's
- * `needs`, Initialize (config, limits), Start. Errors name the namespace and the plugin.
+ * `needs`, Initialize (config without secrets, credentials, limits), Start. Errors name the namespace
+ * and the plugin; a failed Initialize or Start keeps the plugin's Connect code.
  */
 export async function attachPlugin(
   transport: PluginTransport,
@@ -51,13 +53,15 @@ export async function attachPlugin(
   const opts = { timeoutMs: LIFECYCLE_TIMEOUT_MS };
   const backend = namespace.backend;
   if (!backend) throw new Error(`namespace "${namespace.name}" has no backend`);
+  // Keeps the plugin's code (UNAUTHENTICATED for a refused secret, INVALID_ARGUMENT for a bad config).
   const fail = (step: string, err: unknown): never => {
     const ce = ConnectError.from(err);
-    throw new Error(
+    throw new ConnectError(
       `namespace "${namespace.name}": ${where}: ${step} failed (${Code[ce.code]}): ${ce.rawMessage}`,
-      {
-        cause: err,
-      },
+      ce.code,
+      undefined,
+      undefined,
+      err,
     );
   };
   const describe = await lifecycle.describe({}, opts).catch((err) => fail('Describe', err));
@@ -70,11 +74,14 @@ export async function attachPlugin(
     throw new Error(
       `namespace "${namespace.name}" needs ${missing.join(', ')}, but plugin "${describe.name}" at ${where} implements only ${describe.flavours.join(', ') || 'nothing'}`,
     );
+  // Secrets (values from ${env:}/${file:}) go in `credentials`, never in the config blob.
+  const { config, credentials } = splitCredentials(backend.config ?? {}, backend.secretPaths ?? []);
   const init = await lifecycle
     .initialize(
       {
         namespace: namespace.name,
-        configJson: JSON.stringify(backend.config ?? {}),
+        configJson: JSON.stringify(config),
+        credentials,
         limits: { maxKeyBytes: namespace.limits.maxKeyBytes, maxValueBytes: namespace.limits.maxValueBytes },
       },
       opts,

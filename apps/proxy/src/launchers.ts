@@ -1,3 +1,4 @@
+import { ConnectError } from '@connectrpc/connect';
 import type { PluginMode } from '@prism/config';
 import { type InterfaceDefinition, instantiatePlugin } from '@prism/sdk';
 import { KNOWN_INTERFACES } from './interfaces.js';
@@ -19,10 +20,12 @@ export const launchInProcess: PluginLauncher = async ({ namespace, backend, cata
       metrics,
     });
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`namespace "${namespace.name}": backend "${backend.type}" failed to start: ${reason}`, {
-      cause: err,
-    });
+    const message = (reason: string) =>
+      `namespace "${namespace.name}": backend "${backend.type}" failed to start: ${reason}`;
+    // The adapter's code says what to fix (UNAUTHENTICATED: the secret; UNAVAILABLE: the server).
+    if (err instanceof ConnectError)
+      throw new ConnectError(message(err.rawMessage), err.code, undefined, undefined, err);
+    throw new Error(message(err instanceof Error ? err.message : String(err)), { cause: err });
   }
 };
 

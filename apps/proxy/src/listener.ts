@@ -1,6 +1,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { hookStreams, type StreamHook } from '@prism/sdk';
 
 /** A request handler both HTTP/1.1 and HTTP/2 servers accept. */
@@ -9,18 +10,29 @@ export type DualHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** Certificates of a TLS client port (PEM contents). */
+export interface ListenerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** CA bundle that client certificates are verified against (mutual TLS). */
+  readonly ca?: Buffer | undefined;
+  /** Refuse a handshake without a valid client certificate. */
+  readonly requireClientCert: boolean;
+}
+
 /** The client preface every HTTP/2 prior-knowledge connection starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
 /**
- * One TCP port for both protocols: HTTP/2 cleartext (gRPC, Connect over h2) and HTTP/1.1 (browsers:
- * Connect and gRPC-web). The first bytes of a connection decide: the HTTP/2 preface goes to the h2c
- * server, anything else to the HTTP/1.1 server. Browsers never speak h2c, so this needs no TLS.
+ * One TCP port for both protocols: HTTP/2 (gRPC, Connect over h2) and HTTP/1.1 (browsers: Connect and
+ * gRPC-web). In plaintext the first bytes of a connection decide: the HTTP/2 preface goes to the h2c
+ * server, anything else to the HTTP/1.1 server (browsers never speak h2c). With TLS, ALPN decides (h2,
+ * http/1.1) and one secure server takes both.
  */
 export class DualProtocolListener {
   readonly tcp: net.Server;
-  readonly h2: http2.Http2Server;
-  readonly h1: http.Server;
+  readonly h2: http2.Http2Server | http2.Http2SecureServer;
+  readonly h1: http.Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Sockets = new Set<net.Socket>();
 
@@ -29,15 +41,48 @@ export class DualProtocolListener {
    *   others get the compat request/response objects `handler` expects (they cost per request, so the
    *   unary fast path works on the raw stream).
    */
-  constructor(handler: DualHandler, streamHook?: StreamHook) {
-    this.h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+  constructor(handler: DualHandler, streamHook?: StreamHook, tlsOptions?: ListenerTls) {
+    const settings = { maxConcurrentStreams: 1000 };
+    if (tlsOptions) {
+      const secure = http2.createSecureServer(
+        { ...secureContext(tlsOptions), settings, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] },
+        handler,
+      );
+      secure.on('secureConnection', (socket: tls.TLSSocket) => {
+        socket.setNoDelay(true);
+        if (socket.alpnProtocol === 'h2') return;
+        this.h1Sockets.add(socket);
+        socket.once('close', () => this.h1Sockets.delete(socket));
+      });
+      // A failed handshake (bad or missing client certificate, plaintext on the TLS port) only ends that connection.
+      secure.on('tlsClientError', (_err, socket) => socket.destroy());
+      this.h2 = secure;
+      this.h1 = undefined;
+      this.tcp = secure;
+    } else {
+      this.h2 = http2.createServer({ settings }, handler);
+      this.h1 = http.createServer({ keepAliveTimeout: 5000 }, handler);
+      this.tcp = net.createServer({ noDelay: true }, (socket) => this.route(socket));
+    }
     if (streamHook) hookStreams(this.h2, streamHook);
-    this.h1 = http.createServer({ keepAliveTimeout: 5000 }, handler);
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
     });
-    this.tcp = net.createServer({ noDelay: true }, (socket) => this.route(socket));
+  }
+
+  /** True when the port speaks TLS. */
+  get secure(): boolean {
+    return this.h1 === undefined;
+  }
+
+  /**
+   * Swaps the certificates for new handshakes; open connections keep theirs, so nothing in flight is
+   * dropped (SIGHUP after a certificate renewal).
+   */
+  reloadTls(tlsOptions: ListenerTls): void {
+    if (!this.secure) throw new Error('the client port was started without TLS');
+    (this.h2 as http2.Http2SecureServer).setSecureContext(secureContext(tlsOptions));
   }
 
   private route(socket: net.Socket): void {
@@ -56,7 +101,7 @@ export class DualProtocolListener {
       } else {
         this.h1Sockets.add(socket);
         socket.once('close', () => this.h1Sockets.delete(socket));
-        this.h1.emit('connection', socket);
+        this.h1?.emit('connection', socket);
         socket.resume();
       }
     };
@@ -79,7 +124,7 @@ export class DualProtocolListener {
   stopAccepting(): void {
     this.tcp.close();
     for (const session of this.sessions) session.close();
-    this.h1.closeIdleConnections();
+    this.h1?.closeIdleConnections();
   }
 
   /** Destroys whatever is still open. */
@@ -87,4 +132,16 @@ export class DualProtocolListener {
     for (const session of this.sessions) session.destroy();
     for (const socket of this.h1Sockets) socket.destroy();
   }
+}
+
+function secureContext(t: ListenerTls): tls.SecureContextOptions & tls.TlsOptions {
+  return {
+    cert: t.cert,
+    key: t.key,
+    ...(t.ca && { ca: t.ca }),
+    // Ask for a certificate whenever a client CA is configured; the auth layer decides what an absent
+    // or untrusted one means unless the handshake itself must refuse it.
+    requestCert: t.ca !== undefined,
+    rejectUnauthorized: t.requireClientCert,
+  };
 }

@@ -16,6 +16,8 @@ export interface NamespaceRuntime {
   readonly handle: PluginHandle;
   /** Calls running on this runtime (the router counts them; a reload drains them). */
   readonly inflight: InflightCounter;
+  /** The namespace's config; a reload that keeps the plugin instance updates it (access rules, limits). */
+  config: NamespaceConfig;
 }
 
 /** What a launcher gets to start a plugin for one namespace. */
@@ -79,6 +81,7 @@ export async function startNamespaces(
         mode: backend.plugin.mode,
         handle,
         inflight: new InflightCounter(),
+        config: namespace,
       });
     }
     return started;

@@ -111,6 +111,9 @@ export class Reloader {
 
     const byName = new Map([...kept, ...started].map((r) => [r.name, r]));
     const runtimes = next.namespaces.map((ns) => byName.get(ns.name) as NamespaceRuntime);
+    // Kept instances take the new access rules and rate limits with the swap.
+    const configs = new Map(next.namespaces.map((ns) => [ns.name, ns]));
+    for (const r of kept) r.config = configs.get(r.name) as NamespaceConfig;
     const previous = table.replace(runtimes);
     this.config = next;
     const live = new Set(runtimes);

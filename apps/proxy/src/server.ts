@@ -1,7 +1,11 @@
+import http from 'node:http';
+import type net from 'node:net';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { PluginMode, PrismConfig } from '@prism/config';
 import {
+  CLIENT_CERTIFICATE,
+  clientCertificateOf,
   createLogger,
   createUnaryServer,
   type InterfaceDefinition,
@@ -10,6 +14,7 @@ import {
   mountPipeline,
   PEER_ADDRESS,
   Pipeline,
+  socketOf,
   startTracing,
 } from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
@@ -24,6 +29,11 @@ import { proxyMiddleware } from './pipeline.js';
 import { mountReflection } from './reflection.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { createRouter } from './router.js';
+import { AccessPolicy } from './security/access.js';
+import { allowAdmin } from './security/admin-guard.js';
+import { AuditLog } from './security/audit.js';
+import { Authenticator } from './security/authenticate.js';
+import { loadListenerTls } from './security/tls.js';
 
 /** Options for {@link startProxy}. */
 export interface ProxyOptions {
@@ -48,15 +58,20 @@ export interface ProxyOptions {
 export interface RunningProxy {
   readonly host: string;
   readonly port: number;
-  /** Base URL, e.g. http://127.0.0.1:8980 */
+  /** Base URL, e.g. http://127.0.0.1:8980 (https with `proxy.tls`). */
   readonly url: string;
+  /** URL of the separate `/metrics` listener (`proxy.metrics.listen`), when there is one. */
+  readonly metricsUrl?: string | undefined;
   readonly table: NamespaceTable;
   readonly health: HealthService;
   /** Prometheus registry served at `GET /metrics`. */
   readonly metrics: ProxyMetrics;
   /** The chain every call runs through. */
   readonly pipeline: Pipeline;
-  /** Hot reload of the namespace YAML (SIGHUP, admin API); see {@link Reloader}. */
+  /**
+   * Hot reload (SIGHUP, admin API): the namespace YAML (see {@link Reloader}), the TLS certificates (new
+   * handshakes get them; open connections keep theirs) and the audit file (reopened after rotation).
+   */
   reload(): Promise<ReloadResult>;
   /** Graceful shutdown: stop accepting, finish unary calls, end streams, close plugins. */
   shutdown(): Promise<void>;
@@ -84,6 +99,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...opts.launchers,
   };
 
+  const { auth: authConfig, tls: tlsConfig, audit: auditConfig } = config.proxy;
+  const listenerTls = tlsConfig && loadListenerTls(tlsConfig);
+  const auth = authConfig && {
+    authenticator: new Authenticator(authConfig),
+    policy: new AccessPolicy(config.proxy.access),
+  };
+  if (auth) {
+    if (!tlsConfig) logger.warn('proxy.auth is on without proxy.tls: bearer tokens travel in clear text');
+    for (const ns of config.namespaces)
+      if (!ns.access.length && !config.proxy.access.length)
+        logger.warn({ namespace: ns.name }, 'namespace has no access rules: every call to it is denied');
+    void auth.authenticator.warm();
+  }
+
   const base = { catalog, logger, metrics: metrics.plugins };
   const runtimes = await startNamespaces(config.namespaces, launchers, base);
   const table = new NamespaceTable(runtimes);
@@ -99,8 +128,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   const health = new HealthService(table, interfaces);
   const shutdownController = new AbortController();
+  const auditLog = auditConfig && new AuditLog(auditConfig);
   const pipeline = new Pipeline(
-    proxyMiddleware({ config, table, metrics, logger, tracing, extra: opts.middleware ?? [] }),
+    proxyMiddleware({
+      config,
+      table,
+      metrics,
+      logger,
+      tracing,
+      auth,
+      audit: auditLog,
+      extra: opts.middleware ?? [],
+    }),
     createRouter(table),
   );
 
@@ -110,7 +149,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       health.mount(router);
       mountReflection(router, [...interfaces.map((i) => i.service), Health]);
     },
-    contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress),
+    contextValues: (req) =>
+      createContextValues()
+        .set(PEER_ADDRESS, req.socket?.remoteAddress)
+        .set(CLIENT_CERTIFICATE, clientCertificateOf(socketOf(req))),
     readMaxBytes: config.proxy.readMaxBytes,
     // gzip only pays off for large messages; below this, compressing (when a client offers
     // grpc-accept-encoding) costs more CPU than it saves on the wire.
@@ -129,7 +171,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const listener = new DualProtocolListener(
     (req, res) => {
       if (isMetricsRequest(req)) {
-        void metrics.serve(res);
+        if (!auth) void metrics.serve(res);
+        else
+          void allowAdmin(req, res, auth.authenticator, auth.policy, config.proxy.adminToken).then((ok) => {
+            if (ok) void metrics.serve(res);
+          });
         return;
       }
       if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
@@ -137,17 +183,35 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       connectHandler(req, res);
     },
     fastPath && ((stream, headers) => fastPath.stream(stream, headers)),
+    listenerTls,
   );
+  // `/metrics` on its own listener (e.g. 127.0.0.1:9464) for scrapers: no auth, bind it privately.
+  const metricsListen = config.proxy.metrics.listen;
+  const metricsServer =
+    metricsListen &&
+    http.createServer((req, res) => {
+      if (isMetricsRequest(req)) void metrics.serve(res);
+      else res.writeHead(404).end();
+    });
 
   const host = opts.host ?? config.proxy.listen.host;
   let port: number;
+  let metricsUrl: string | undefined;
   try {
     port = await listener.listen(opts.port ?? config.proxy.listen.port, host);
+    if (metricsServer && metricsListen) {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject).listen(metricsListen.port, metricsListen.host, resolve);
+      });
+      const bound = (metricsServer.address() as net.AddressInfo).port;
+      metricsUrl = `http://${urlHostOf(metricsListen.host)}:${bound}/metrics`;
+    }
   } catch (err) {
+    listener.tcp.close();
+    metricsServer?.close();
     await Promise.allSettled(runtimes.map((r) => r.handle.close()));
     throw err;
   }
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 
   /** Resolves when `done()` holds (polled: drains are rare and short), or after `ms`. */
   const waitUntil = async (done: () => boolean, ms: number) => {
@@ -168,7 +232,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       shutdownController.abort(new ConnectError('proxy is shutting down', Code.Unavailable));
       await waitUntil(() => inflight.count === 0, Math.min(deadline, 2000));
       listener.destroyAll();
+      metricsServer?.close();
       await Promise.allSettled(table.runtimes().map((r) => r.handle.close()));
+      await auditLog?.close();
       await tracing?.shutdown();
       logger.info('proxy stopped');
     })();
@@ -178,12 +244,29 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     host,
     port,
-    url: `http://${urlHost}:${port}`,
+    url: `${listener.secure ? 'https' : 'http'}://${urlHostOf(host)}:${port}`,
+    metricsUrl,
     table,
     health,
     metrics,
     pipeline,
-    reload: () => reloader.reload(),
+    reload: () => {
+      if (tlsConfig)
+        try {
+          listener.reloadTls(loadListenerTls(tlsConfig));
+          logger.info('TLS certificates reloaded');
+        } catch (err) {
+          logger.error({ error: (err as Error).message }, 'TLS certificates not reloaded; the old ones stay');
+        }
+      auditLog?.reopen();
+      return reloader.reload();
+    },
     shutdown,
   };
+}
+
+/** The host a URL names for a bind address (a wildcard is reached on loopback). */
+function urlHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }

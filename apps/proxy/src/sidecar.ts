@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConnectError } from '@connectrpc/connect';
 import type { BackendConfig, NamespaceConfig } from '@prism/config';
 import {
   backoffDelay,
@@ -188,8 +189,9 @@ export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection>
     };
   } catch (err) {
     await cleanup();
-    const reason = err instanceof Error ? err.message : String(err);
-    if (reason.startsWith('namespace "')) throw err; // already names namespace and sidecar
+    const reason =
+      err instanceof ConnectError ? err.rawMessage : err instanceof Error ? err.message : String(err);
+    if (reason.startsWith('namespace "')) throw err; // already names namespace and sidecar (and keeps its code)
     throw new Error(`namespace "${namespace.name}": ${where}: ${reason}`, { cause: err });
   }
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Path } from './path.js';
+import { formatPath, type Path } from './path.js';
 import { knownFlavourNames } from './patterns.js';
 import type { Reporter } from './reporter.js';
 import {
@@ -87,7 +87,17 @@ export function checkBackend(
       r.validate(described.configSchema, config, [...path, 'config']);
   }
   if (!config || !plugin.ok) return undefined;
-  return { type, plugin: plugin.value, config };
+  const secretPaths = referencedPaths(config, [...path, 'config'], r);
+  return { type, plugin: plugin.value, config, ...(secretPaths.length ? { secretPaths } : {}) };
+}
+
+/** Paths (relative to `value`) of the strings under `at` that came from `${env:}`/`${file:}` references. */
+function referencedPaths(value: unknown, at: Path, r: Reporter, rel: Path = []): Path[] {
+  if (typeof value === 'string') return r.references.has(formatPath([...at, ...rel])) ? [rel] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => referencedPaths(v, at, r, [...rel, i]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => referencedPaths(v, at, r, [...rel, k]));
+  return [];
 }
 
 /** The plugin settings (mode always set, in_process by default) and whether all of them were valid. */

@@ -35,6 +35,7 @@ describe('proxy defaults', () => {
       shutdownTimeoutMs: 10000,
       limits: DEFAULT_LIMITS,
       metrics: { enabled: true },
+      access: [],
     });
     expect(cfg.proxy.adminToken).toBeUndefined();
     expect(cfg.proxy.tracing).toBeUndefined();
@@ -67,6 +68,7 @@ ${kv()}`);
       adminToken: 's3cret',
       metrics: { enabled: false },
       tracing: { otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 0.5 },
+      access: [],
     });
     expect(parse(`proxy: { tracing: { otlp_endpoint: "https://c:4318/v1/traces" } }`).proxy.tracing).toEqual({
       otlpEndpoint: 'https://c:4318/v1/traces',

@@ -13,12 +13,21 @@ export {
 } from './patterns.js';
 export { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
 export { PROXY_DEFAULTS } from './proxy.js';
+export { DEFAULT_CLOCK_SKEW_SECONDS, JWT_ALGORITHMS } from './security.js';
 export type {
+  AccessRule,
+  AuditConfig,
+  AuthConfig,
+  AuthProviderConfig,
   BackendCatalog,
   BackendConfig,
+  JwtProviderConfig,
+  MtlsProviderConfig,
   NamespaceConfig,
   PluginMode,
   PrismConfig,
   ProxyConfig,
+  RateLimit,
+  ServerTlsConfig,
   TlsConfig,
 } from './types.js';

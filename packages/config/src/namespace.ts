@@ -3,11 +3,12 @@ import { type BackendContext, checkBackend, type Need } from './backend.js';
 import type { Path } from './path.js';
 import { isModel, knownFlavourNames, PATTERNS, parseFlavour, SLOT_PATTERNS } from './patterns.js';
 import type { Reporter } from './reporter.js';
-import { bool, LimitsSchema, mapAt, NameSchema, NeedsListSchema, PatternSchema } from './schemas.js';
+import { bool, mapAt, NameSchema, NamespaceLimitsSchema, NeedsListSchema, PatternSchema } from './schemas.js';
+import { checkAccess, checkRate } from './security.js';
 import { didYouMean } from './suggest.js';
 import type { BackendConfig, NamespaceConfig } from './types.js';
 
-const NAMESPACE_KEYS = ['name', 'pattern', 'needs', 'limits', 'backend', 'slots'];
+const NAMESPACE_KEYS = ['name', 'pattern', 'needs', 'limits', 'access', 'backend', 'slots'];
 
 /** Checks one item of `namespaces:`. `proxyLimits` are the proxy's (already over DEFAULT_LIMITS). */
 export function checkNamespace(
@@ -24,7 +25,12 @@ export function checkNamespace(
   const name =
     obj.name === undefined ? missing(r, path, 'name') : r.validate(NameSchema, obj.name, at('name'));
   const rawLimits = obj.limits === null ? undefined : obj.limits;
-  const own = rawLimits === undefined ? {} : r.validate(LimitsSchema, rawLimits, at('limits'));
+  const own = rawLimits === undefined ? {} : r.validate(NamespaceLimitsSchema, rawLimits, at('limits'));
+  const rate =
+    own?.rate === undefined || own.rate === null
+      ? undefined
+      : checkRate(own.rate, [...at('limits'), 'rate'], r);
+  const access = checkAccess(obj.access, at('access'), r);
   const limits: Limits = {
     maxKeyBytes: own?.max_key_bytes ?? proxyLimits.maxKeyBytes,
     maxValueBytes: own?.max_value_bytes ?? proxyLimits.maxValueBytes,
@@ -87,6 +93,9 @@ export function checkNamespace(
     ...(backend && { backend }),
     ...(slots && { slots }),
     limits,
+    access,
+    ...(rate && { rate }),
+    ...(own?.max_concurrent !== undefined && { maxConcurrent: own.max_concurrent }),
     source: { file: r.file, line },
   };
 }

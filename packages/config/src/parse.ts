@@ -1,5 +1,4 @@
 import { dirname, resolve } from 'node:path';
-import type { Limits } from '@prism/sdk';
 import type { BackendContext } from './backend.js';
 import { checkNamespace } from './namespace.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
@@ -8,7 +7,7 @@ import { resolveReferences } from './references.js';
 import { Reporter } from './reporter.js';
 import { mapAt, NameSchema } from './schemas.js';
 import { parseYaml } from './source.js';
-import type { BackendCatalog, NamespaceConfig, PrismConfig } from './types.js';
+import type { BackendCatalog, NamespaceConfig, PrismConfig, ProxyConfig } from './types.js';
 
 /** Options of {@link parseConfig}. */
 export interface ParseOptions {
@@ -36,14 +35,15 @@ export function parseConfig(text: string, opts: ParseOptions): PrismConfig {
   const baseDir = dirname(resolve(opts.file));
   const raw = resolveReferences(source.value, [], { env: opts.env ?? process.env, baseDir, reporter: r });
   const top = mapAt(raw, [], TOP_KEYS, r, 'proxy, namespaces') ?? {};
-  const proxy = checkProxy(top.proxy, ['proxy'], r);
+  const proxy = checkProxy(top.proxy, ['proxy'], r, baseDir);
   const ctx: BackendContext = { catalog: opts.catalog, reporter: r, baseDir };
-  const namespaces = checkNamespaces(top.namespaces, proxy.limits, proxy.readMaxBytes, ctx);
+  const namespaces = checkNamespaces(top.namespaces, proxy, ctx);
   if (r.problems.length) throw new ConfigError(sortByPosition(r.problems));
   return { file: opts.file, proxy, namespaces };
 }
 
-function checkNamespaces(raw: unknown, proxyLimits: Limits, readMaxBytes: number, ctx: BackendContext) {
+function checkNamespaces(raw: unknown, proxy: ProxyConfig, ctx: BackendContext) {
+  const { limits: proxyLimits, readMaxBytes } = proxy;
   const r = ctx.reporter;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
@@ -66,6 +66,11 @@ function checkNamespaces(raw: unknown, proxyLimits: Limits, readMaxBytes: number
       else seen.set(name, i);
     }
     if (!ns) return;
+    if (ns.access.length && !proxy.auth)
+      r.add(
+        [...path, 'access'],
+        'access rules need proxy.auth (without it every caller is anonymous and allowed)',
+      );
     // Only explicit limits are checked: a small read_max_bytes alone must not break every namespace.
     const own = (item as { limits?: { max_value_bytes?: unknown } | null }).limits?.max_value_bytes;
     if (own !== undefined && ns.limits.maxValueBytes > readMaxBytes)

@@ -11,6 +11,7 @@ import {
   positiveInt,
   TracingSchema,
 } from './schemas.js';
+import { checkAccess, checkAudit, checkAuth, checkServerTls } from './security.js';
 import type { ProxyConfig } from './types.js';
 
 /** Proxy defaults (YAML `proxy:` keys left out). */
@@ -21,6 +22,7 @@ export const PROXY_DEFAULTS: Readonly<ProxyConfig> = Object.freeze({
   shutdownTimeoutMs: 10_000,
   limits: DEFAULT_LIMITS,
   metrics: { enabled: true },
+  access: [],
 });
 
 /** Share of new traces recorded when `proxy.tracing.sample_ratio` is left out. */
@@ -35,10 +37,17 @@ const PROXY_KEYS = [
   'admin_token',
   'metrics',
   'tracing',
+  'tls',
+  'auth',
+  'audit',
+  'access',
 ];
 
-/** Checks `proxy:`; invalid fields are reported and replaced by their defaults so checking can go on. */
-export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
+/**
+ * Checks `proxy:`; invalid fields are reported and replaced by their defaults so checking can go on.
+ * Relative file paths resolve against `baseDir` (the config file's directory).
+ */
+export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.'): ProxyConfig {
   const obj = mapAt(raw, path, PROXY_KEYS, r, PROXY_KEYS.join(', ')) ?? {};
   const at = (k: string): Path => [...path, k];
   const has = (k: string) => obj[k] !== undefined && obj[k] !== null;
@@ -59,18 +68,33 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter): ProxyConfig {
 
   const metrics = has('metrics') ? r.validate(MetricsSchema, obj.metrics, at('metrics')) : undefined;
   const tracing = has('tracing') ? r.validate(TracingSchema, obj.tracing, at('tracing')) : undefined;
+  const metricsListen =
+    metrics?.listen !== undefined ? parseListen(metrics.listen, [...at('metrics'), 'listen'], r) : undefined;
+  const tls = has('tls') ? checkServerTls(obj.tls, at('tls'), baseDir, r) : undefined;
+  const auth = has('auth') ? checkAuth(obj.auth, at('auth'), tls, r) : undefined;
+  const audit = has('audit') ? checkAudit(obj.audit, at('audit'), baseDir, r) : undefined;
+  const access = checkAccess(obj.access, at('access'), r);
+  if (access.length && !auth)
+    r.add(at('access'), 'access rules need proxy.auth (without it every caller is anonymous and allowed)');
 
   const out: ProxyConfig = {
     listen: listen ?? { ...PROXY_DEFAULTS.listen },
     readMaxBytes: readMaxBytes ?? PROXY_DEFAULTS.readMaxBytes,
-    cors: { allowedOrigins: cors?.allowed_origins ?? [...PROXY_DEFAULTS.cors.allowedOrigins] },
+    // With auth on, browsers are trusted only from origins the operator lists.
+    cors: {
+      allowedOrigins: cors?.allowed_origins ?? (has('auth') ? [] : [...PROXY_DEFAULTS.cors.allowedOrigins]),
+    },
     shutdownTimeoutMs: shutdown ?? PROXY_DEFAULTS.shutdownTimeoutMs,
     limits: {
       maxKeyBytes: limits?.max_key_bytes ?? DEFAULT_LIMITS.maxKeyBytes,
       maxValueBytes: limits?.max_value_bytes ?? DEFAULT_LIMITS.maxValueBytes,
     },
     ...(adminToken !== undefined && { adminToken }),
-    metrics: { enabled: metrics?.enabled ?? true },
+    metrics: { enabled: metrics?.enabled ?? true, ...(metricsListen && { listen: metricsListen }) },
+    ...(tls && { tls }),
+    ...(auth && { auth }),
+    ...(audit && { audit }),
+    access,
     ...(tracing && {
       tracing: {
         otlpEndpoint: tracing.otlp_endpoint,

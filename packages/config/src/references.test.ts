@@ -176,3 +176,21 @@ describe('${file:PATH}', () => {
       );
   });
 });
+
+describe('secretPaths', () => {
+  it('lists the backend config values that came from references, and only those', () => {
+    const cfg = parse(
+      'namespaces:\n  - name: r\n    pattern: keyvalue\n    backend:\n      type: redis\n      config: { url: "redis://${env:HOST}:6379", password: "${file:secrets/token}" }\n  - name: n\n    pattern: pubsub\n    backend:\n      type: nats\n      config: { servers: ["nats://a:4222", "${env:B}", "$${x}"] }\n',
+      { HOST: 'db', B: 'nats://b:4222' },
+    );
+    const [r, n] = cfg.namespaces.map((ns) => ns.backend!);
+    expect(r!.secretPaths).toEqual([['url'], ['password']]);
+    expect(r!.config).toEqual({ url: 'redis://db:6379', password: 'file-token-value' });
+    expect(n!.secretPaths).toEqual([['servers', 1]]);
+  });
+
+  it('is absent when the backend config has no references', () => {
+    const cfg = parse(redis('        url: redis://db:6379\n', 'proxy:\n  admin_token: ${env:T}\n'), { T: 'x' });
+    expect(cfg.namespaces[0]!.backend!.secretPaths).toBeUndefined();
+  });
+});

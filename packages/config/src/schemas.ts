@@ -26,10 +26,20 @@ export const bool = z.preprocess(fromString, z.boolean({ error: 'must be true or
 
 const nonEmpty = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
 
-/** `limits:` of the proxy or a namespace. */
-export const LimitsSchema = z.strictObject(
-  { max_key_bytes: positiveInt('bytes').optional(), max_value_bytes: positiveInt('bytes').optional() },
-  { error: 'must be a map with max_key_bytes and/or max_value_bytes' },
+const sizeLimits = {
+  max_key_bytes: positiveInt('bytes').optional(),
+  max_value_bytes: positiveInt('bytes').optional(),
+};
+
+/** `proxy.limits:`. */
+export const LimitsSchema = z.strictObject(sizeLimits, {
+  error: 'must be a map with max_key_bytes and/or max_value_bytes',
+});
+
+/** `limits:` of a namespace: sizes, plus `rate` (checked apart) and `max_concurrent`. */
+export const NamespaceLimitsSchema = z.strictObject(
+  { ...sizeLimits, rate: z.unknown().optional(), max_concurrent: positiveInt('calls').optional() },
+  { error: 'must be a map with max_key_bytes, max_value_bytes, rate, max_concurrent' },
 );
 
 /** `proxy.cors:`. */
@@ -40,8 +50,11 @@ export const CorsSchema = z.strictObject(
 
 /** `proxy.metrics:`. */
 export const MetricsSchema = z.strictObject(
-  { enabled: z.boolean({ error: 'must be true or false' }).optional() },
-  { error: 'must be a map with enabled' },
+  {
+    enabled: z.boolean({ error: 'must be true or false' }).optional(),
+    listen: z.union([z.string(), z.number()]).optional(),
+  },
+  { error: 'must be a map with enabled (and listen)' },
 );
 
 /** `proxy.tracing:`. */

@@ -1,4 +1,4 @@
-import type { Limits, z } from '@prism/sdk';
+import type { Limits, Permission, z } from '@prism/sdk';
 
 /**
  * What the caller knows about backends: the proxy builds it from plugin definitions
@@ -34,6 +34,11 @@ export interface BackendConfig {
   plugin: { mode: PluginMode; endpoint?: string; tls?: TlsConfig; package?: string };
   /** `backend.config` as written, with `${env:}`/`${file:}` resolved; the plugin's schema applies its defaults. */
   config: Record<string, unknown>;
+  /**
+   * Paths inside `config` of the strings that came from `${env:}`/`${file:}` references (secrets). Sidecar
+   * and remote plugins get these in Initialize `credentials`, never in the config blob. Absent = none.
+   */
+  secretPaths?: readonly (readonly (string | number)[])[];
 }
 
 /** One validated namespace. */
@@ -49,8 +54,79 @@ export interface NamespaceConfig {
   slots?: Readonly<Record<string, BackendConfig>>;
   /** Namespace limits over proxy limits over `DEFAULT_LIMITS`. */
   limits: Limits;
+  /** Who may do what (`access:`); empty means nobody when `proxy.auth` is set. */
+  access: readonly AccessRule[];
+  /** `limits.rate`: a token bucket per namespace or per principal. */
+  rate?: RateLimit;
+  /** `limits.max_concurrent`: calls (open streams included) the namespace runs at once, per replica. */
+  maxConcurrent?: number;
   /** Where the namespace is declared (its list item). */
   source: { file: string; line: number };
+}
+
+/**
+ * One `access:` rule: any of `principals` gets all of `permissions`. A principal pattern is
+ * `sub:NAME`, `group:NAME`, a `spiffe://` id, `*` (any authenticated caller) or `anonymous`.
+ */
+export interface AccessRule {
+  principals: string[];
+  permissions: Permission[];
+}
+
+/** A token bucket: `requestsPerSecond` refill, `burst` capacity, one bucket per namespace or principal. */
+export interface RateLimit {
+  requestsPerSecond: number;
+  burst: number;
+  per: 'namespace' | 'principal';
+}
+
+/** `proxy.tls`: TLS on the client port. Paths are absolute (resolved against the config file). */
+export interface ServerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle client certificates are verified against (mutual TLS). */
+  clientCaFile?: string;
+  /** Refuse connections without a valid client certificate (default false: optional). */
+  requireClientCert: boolean;
+}
+
+/** A JWT (OIDC) authentication provider. */
+export interface JwtProviderConfig {
+  name: string;
+  type: 'jwt';
+  issuer: string;
+  audience: string[];
+  /** Where the signing keys are; absent: discovered from `${issuer}/.well-known/openid-configuration`. */
+  jwksUrl?: string;
+  /** Accepted signature algorithms (asymmetric only). */
+  algorithms: string[];
+  /** Claim holding the caller's groups (a list or a space-separated string). */
+  groupsClaim: string;
+  /** Allowance for clock skew when checking `exp` and `nbf`. */
+  clockSkewSeconds: number;
+}
+
+/** Client-certificate authentication (needs `proxy.tls.client_ca_file`). */
+export interface MtlsProviderConfig {
+  name: string;
+  type: 'mtls';
+}
+
+export type AuthProviderConfig = JwtProviderConfig | MtlsProviderConfig;
+
+/** `proxy.auth`: who callers are. */
+export interface AuthConfig {
+  providers: AuthProviderConfig[];
+  /** Calls without credentials go on as principal `anonymous` instead of failing (default false). */
+  allowAnonymous: boolean;
+}
+
+/** `proxy.audit`: one record per call, to its own sink. */
+export interface AuditConfig {
+  /** File the records are appended to (JSON lines); absent: stdout. */
+  path?: string;
+  /** Share of successful reads recorded (writes, admin calls and failures always are). */
+  sampleReads: number;
 }
 
 /** Proxy-wide settings. */
@@ -64,8 +140,13 @@ export interface ProxyConfig {
   /** Default limits for every namespace (over `DEFAULT_LIMITS`). */
   limits: Limits;
   adminToken?: string;
-  /** Request metrics (`prism_requests_total`, …) on `/metrics`; default on. */
-  metrics: { enabled: boolean };
+  /** Request metrics (`prism_requests_total`, …) on `/metrics`; default on. `listen`: a separate listener for `/metrics`. */
+  metrics: { enabled: boolean; listen?: { host: string; port: number } };
+  tls?: ServerTlsConfig;
+  auth?: AuthConfig;
+  audit?: AuditConfig;
+  /** Rules that apply to every namespace; `admin` here also grants `/metrics` and the admin surface. */
+  access: AccessRule[];
   /** OpenTelemetry traces over OTLP/HTTP; off when absent. */
   tracing?: { otlpEndpoint: string; sampleRatio: number };
 }

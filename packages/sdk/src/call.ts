@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DescMethod } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ContextValues, createContextValues } from '@connectrpc/connect';
 import type { InterfaceDefinition } from './interface.js';
+import type { ClientCertificate } from './wire/client-certificate.js';
 
 /** Who is calling, once an authentication middleware has established it. */
 export interface Principal {
@@ -50,6 +51,8 @@ export interface CallInit<Req = unknown> {
   /** Incoming headers: a raw Node header object or a `Headers`. */
   readonly headers?: RawHeaders | HeaderReader | undefined;
   readonly peer?: string | undefined;
+  /** The TLS client certificate of the caller's connection, if it presented one. */
+  readonly clientCert?: ClientCertificate | undefined;
   /** The caller's context when the call is nested in another (its abort is forwarded). */
   readonly parent?: CallContext | undefined;
   /**
@@ -75,6 +78,8 @@ export class Call<Req = unknown> implements CallContext {
   readonly request: Req;
   deadline: number | undefined;
   readonly peer: string | undefined;
+  /** The TLS client certificate of the caller's connection, if it presented one. */
+  readonly clientCert: ClientCertificate | undefined;
   /** Set by an authentication middleware. */
   principal: Principal | undefined;
   /** The current span's trace context (a tracing middleware replaces it with its server span's). */
@@ -99,6 +104,7 @@ export class Call<Req = unknown> implements CallContext {
     this.request = init.request;
     this.deadline = init.deadline ?? init.parent?.deadline;
     this.peer = init.peer;
+    this.clientCert = init.clientCert;
     this.rawHeaders = init.headers;
     this.principal = undefined;
     this.trace = init.trace ?? init.parent?.trace;

@@ -17,6 +17,15 @@ export const resourceExhausted = (message: string): ConnectError =>
 /** The system is not in a state the call needs (e.g. plugin not started). */
 export const failedPrecondition = (message: string): ConnectError =>
   new ConnectError(message, Code.FailedPrecondition);
+/**
+ * The backend refused the credentials it was given (wrong, rotated or expired secret). The message names
+ * the backend and the user, never the secret; a new instance with the right secret fixes it.
+ */
+export const unauthenticated = (message: string): ConnectError =>
+  new ConnectError(message, Code.Unauthenticated);
+/** The credentials were accepted but do not allow the operation (e.g. a Redis ACL without the command). */
+export const permissionDenied = (message: string): ConnectError =>
+  new ConnectError(message, Code.PermissionDenied);
 /** The backend cannot be reached right now; retrying later may succeed. */
 export const unavailable = (message: string): ConnectError => new ConnectError(message, Code.Unavailable);
 /** The deadline passed before the backend answered. */

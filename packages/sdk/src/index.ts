@@ -1,6 +1,7 @@
 export { z } from 'zod';
 export * from './call.js';
 export * from './client.js';
+export * from './credentials.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './interface.js';
@@ -20,6 +21,7 @@ export * from './retry.js';
 export * from './serve.js';
 export * from './stream-buffer.js';
 export * from './tracing.js';
+export * from './wire/client-certificate.js';
 export * from './wire/connect-door.js';
 export * from './wire/stream-hook.js';
 export * from './wire/unary-server.js';

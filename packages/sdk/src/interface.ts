@@ -34,23 +34,49 @@ export type Validators<S extends DescService> = {
   [K in keyof S['method']]?: (request: RequestOf<S, K>, limits: Limits) => void;
 };
 
+/**
+ * The permission a method needs: `read` leaves the namespace's data as it is (Get, Scan, Subscribe,
+ * Receive, Read), `write` changes it (Set, Delete, Publish, Enqueue, Ack, Append, Transact), `admin`
+ * changes how the namespace behaves for everyone (e.g. ConfigureDeadLetter). `admin` implies both others.
+ */
+export type Permission = 'read' | 'write' | 'admin';
+
+/** Every method of a service with the permission it needs; a missing method is a compile error. */
+export type AccessMap<S extends DescService> = { readonly [K in keyof S['method']]: Permission };
+
 /** One interface flavour: its generated service and the input rules every implementation shares. */
 export interface InterfaceDefinition<S extends DescService = DescService> {
   /** Short flavour name as used in YAML `needs` and docs, e.g. `keyvalue_basic`. */
   readonly name: string;
   /** The generated service descriptor. */
   readonly service: S;
+  /** The permission each method needs (method local name → permission). */
+  readonly access: AccessMap<S>;
   /** Input validation shared by every implementation. */
   readonly validate: Validators<S>;
 }
 
-/** Declares an interface flavour (done once, in its contract package). */
+/**
+ * Declares an interface flavour (done once, in its contract package): the service, the permission
+ * each method needs, and the input checks every implementation shares.
+ */
 export function defineInterface<S extends DescService>(
   name: string,
   service: S,
+  access: AccessMap<S>,
   validate: Validators<S> = {},
 ): InterfaceDefinition<S> {
-  return Object.freeze({ name, service, validate });
+  for (const method of service.methods)
+    if (!(method.localName in access))
+      throw new Error(
+        `defineInterface(${name}): method ${method.name} has no permission (read, write or admin)`,
+      );
+  return Object.freeze({ name, service, access: Object.freeze({ ...access }), validate });
+}
+
+/** The permission `method` of `iface` needs (methods of a definition built without one: `admin`). */
+export function permissionOf(iface: InterfaceDefinition, method: DescMethod): Permission {
+  return (iface.access as Readonly<Record<string, Permission>>)[method.localName] ?? 'admin';
 }
 
 /** A type-erased implementation: method local name → function. Used by routers and transports. */

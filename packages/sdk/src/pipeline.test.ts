@@ -8,8 +8,13 @@ import { defineInterface } from './interface.js';
 import { deadlines } from './middleware/deadlines.js';
 import { compose, type Middleware, Pipeline } from './pipeline.js';
 
-const kv = defineInterface('keyvalue_basic', KeyValueBasicInterface);
-const pubsub = defineInterface('pubsub_basic', PubSubBasicInterface);
+const kv = defineInterface('keyvalue_basic', KeyValueBasicInterface, {
+  set: 'write',
+  get: 'read',
+  delete: 'write',
+  exists: 'read',
+});
+const pubsub = defineInterface('pubsub_basic', PubSubBasicInterface, { publish: 'write', subscribe: 'read' });
 const unaryCall = (init: Partial<ConstructorParameters<typeof Call>[0]> = {}) =>
   new Call({
     namespace: 'ns',

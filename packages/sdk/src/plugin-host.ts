@@ -11,6 +11,7 @@ import {
 } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
 import type { Registry } from 'prom-client';
 import type { Call } from './call.js';
+import { mergeCredentials } from './credentials.js';
 import { failedPrecondition, invalidArgument, notFound, toConnectError, unavailable } from './errors.js';
 import type { HealthReport } from './health.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -112,8 +113,8 @@ export class PluginHost {
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw invalidArgument('Initialize: config_json must be a JSON object');
-    // Credentials arrive apart from the config so they are never logged; they fill config keys.
-    const config = { ...(raw as Record<string, unknown>), ...req.credentials };
+    // Credentials arrive apart from the config so they are never logged; each goes back to its config path.
+    const config = mergeCredentials(raw as Record<string, unknown>, req.credentials);
     try {
       parsePluginConfig(this.def, config);
     } catch (err) {

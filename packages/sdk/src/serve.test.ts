@@ -16,9 +16,14 @@ import { checkKey } from './limits.js';
 import { definePlugin } from './plugin.js';
 import { type PluginServer, servePlugin } from './serve.js';
 
-const KV = defineInterface('keyvalue_basic', KeyValueBasicInterface, {
-  set: (req, limits) => checkKey(req.key, limits),
-});
+const KV = defineInterface(
+  'keyvalue_basic',
+  KeyValueBasicInterface,
+  { set: 'write', get: 'read', delete: 'write', exists: 'read' },
+  {
+    set: (req, limits) => checkKey(req.key, limits),
+  },
+);
 
 /** Lets the test hold one call in flight (key "slow") until it releases it. */
 let entered: () => void = () => {};

@@ -22,6 +22,22 @@ export interface StartKafkaOptions {
   readonly heapMb?: number;
   /** Readiness deadline in ms. Default 90000 (the JVM is slow on a busy 2-core machine). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Serve clients on a SASL_PLAINTEXT listener with SCRAM-SHA-256 for this user (created when the storage is
+   * formatted). Admin tools and the readiness probe then use a second, PLAINTEXT listener (`adminBootstrap`).
+   */
+  readonly sasl?: KafkaSaslOptions;
+}
+
+/** The SCRAM user of a SASL broker (see {@link StartKafkaOptions.sasl}). */
+export interface KafkaSaslOptions {
+  readonly user: string;
+  readonly password: string;
+  /**
+   * `connections.max.reauth.ms`: clients must re-authenticate this often, so a changed password reaches
+   * connections that are already open. Default 3000.
+   */
+  readonly reauthMs?: number;
 }
 
 /** A running single-node KRaft Kafka broker. `url` is `kafka://127.0.0.1:<port>`; clients use `bootstrap`. */
@@ -32,8 +48,17 @@ export interface KafkaTestServer extends TestServer {
   readonly controllerPort: number;
   /** The cluster id the storage was formatted with. */
   readonly clusterId: string;
+  /** Where the admin tools connect: `bootstrap`, or the PLAINTEXT listener of a SASL broker. */
+  readonly adminBootstrap: string;
+  /** The SCRAM user of a SASL broker (mechanism SCRAM-SHA-256). */
+  readonly sasl: { readonly mechanism: 'scram-sha-256'; readonly user: string } | undefined;
   /** Creates `topic` with `partitions` partitions using the broker's own admin tool (TopicCommand). */
   createTopic(topic: string, partitions?: number): Promise<void>;
+  /**
+   * Changes the SCRAM user's password (ConfigCommand, as an operator rotates it). Open connections fail at
+   * their next re-authentication (`reauthMs`); new ones need the new password.
+   */
+  setPassword(password: string): Promise<void>;
 }
 
 /** Finds scripts/kafka/pom.xml: $PRISM_KAFKA_POM, else walking up from the working directory. */
@@ -121,17 +146,38 @@ logger.raft.name=kafka.server.KafkaRaftServer
 logger.raft.level=INFO
 `;
 
+/** Listener layout of one node: the client port, and for SASL the PLAINTEXT port admin tools use. */
+interface Listeners {
+  readonly port: number;
+  readonly controllerPort: number;
+  /** Set for a SASL broker: the clients' port speaks SASL_PLAINTEXT, this one PLAINTEXT. */
+  readonly internalPort?: number;
+  readonly reauthMs?: number;
+}
+
 /** KRaft server.properties for one combined broker+controller node. */
-function serverProperties(dir: string, port: number, controllerPort: number, partitions: number): string {
+function serverProperties(dir: string, l: Listeners, partitions: number): string {
+  const client = l.internalPort === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
+  const internal = l.internalPort === undefined ? '' : `,PLAINTEXT://127.0.0.1:${l.internalPort}`;
+  const sasl =
+    l.internalPort === undefined
+      ? []
+      : [
+          // Only the clients' listener authenticates; the broker talks to itself over PLAINTEXT.
+          'sasl.enabled.mechanisms=SCRAM-SHA-256',
+          'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          `connections.max.reauth.ms=${l.reauthMs ?? 3000}`,
+        ];
   return `${[
     'process.roles=broker,controller',
     'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `controller.quorum.voters=1@127.0.0.1:${l.controllerPort}`,
+    `listeners=${client}://127.0.0.1:${l.port}${internal},CONTROLLER://127.0.0.1:${l.controllerPort}`,
+    `advertised.listeners=${client}://127.0.0.1:${l.port}${internal}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${l.internalPort === undefined ? '' : ',SASL_PLAINTEXT:SASL_PLAINTEXT'}`,
+    ...sasl,
     `log.dirs=${join(dir, 'data')}`,
     `num.partitions=${partitions}`,
     'auto.create.topics.enable=true',
@@ -147,6 +193,13 @@ function serverProperties(dir: string, port: number, controllerPort: number, par
     'group.initial.rebalance.delay.ms=0',
     'group.min.session.timeout.ms=1000',
   ].join('\n')}\n`;
+}
+
+/** A SCRAM credential as StorageTool and ConfigCommand take it (their parsers differ on quoting: none used). */
+function scramCredential(password: string, user?: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(password))
+    throw new Error('a Kafka test password may use letters, digits, "_", "." and "-" only');
+  return `SCRAM-SHA-256=[${user === undefined ? '' : `name=${user},`}password=${password}]`;
 }
 
 function javaArgs(
@@ -272,18 +325,29 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaTes
   const heapMb = opts.heapMb ?? 512;
   const partitions = opts.defaultPartitions ?? 1;
   const controllerPort = await freePort();
+  const internalPort = opts.sasl ? await freePort() : undefined;
+  const listeners = (port: number): Listeners => ({
+    port,
+    controllerPort,
+    ...(internalPort === undefined ? {} : { internalPort, reauthMs: opts.sasl?.reauthMs ?? 3000 }),
+  });
   const clusterId = randomKafkaUuid();
   const propsFile = join(dir, 'server.properties');
   writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
   try {
     // The storage format only reads node id, roles, quorum and log dirs, so any client port will do here.
-    writeFileSync(
-      propsFile,
-      serverProperties(dir, opts.port ?? controllerPort + 1, controllerPort, partitions),
-    );
+    writeFileSync(propsFile, serverProperties(dir, listeners(opts.port ?? controllerPort + 1), partitions));
+    const scram = opts.sasl ? ['--add-scram', scramCredential(opts.sasl.password, opts.sasl.user)] : [];
     await exec(
       'java',
-      javaArgs(libs, dir, 256, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile]),
+      javaArgs(libs, dir, 256, 'kafka.tools.StorageTool', [
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        propsFile,
+        ...scram,
+      ]),
       120_000,
     );
   } catch (err) {
@@ -295,21 +359,40 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaTes
       kind: 'kafka',
       dir,
       command: (port) => {
-        writeFileSync(propsFile, serverProperties(dir, port, controllerPort, partitions));
+        writeFileSync(propsFile, serverProperties(dir, listeners(port), partitions));
         return { cmd: 'java', args: javaArgs(libs, dir, heapMb, 'kafka.Kafka', [propsFile]) };
       },
-      probe: (port) => probeKafkaMetadata('127.0.0.1', port, clusterId),
+      // A SASL listener wants a handshake first: probe the PLAINTEXT one.
+      probe: (port) => probeKafkaMetadata('127.0.0.1', internalPort ?? port, clusterId),
       url: (port) => `kafka://127.0.0.1:${port}`,
       readyTimeoutMs: opts.readyTimeoutMs ?? 90_000,
     },
     opts.port,
   );
   const bootstrap = `127.0.0.1:${server.port}`;
+  const adminBootstrap = internalPort === undefined ? bootstrap : `127.0.0.1:${internalPort}`;
+  const user = opts.sasl?.user;
   return Object.assign(server, {
     bootstrap,
+    adminBootstrap,
     controllerPort,
     clusterId,
-    createTopic: (topic: string, n = 1) => createKafkaTopic(bootstrap, topic, n),
+    sasl: user === undefined ? undefined : { mechanism: 'scram-sha-256' as const, user },
+    createTopic: (topic: string, n = 1) => createKafkaTopic(adminBootstrap, topic, n),
+    setPassword: async (password: string) => {
+      if (user === undefined) throw new Error('setPassword needs a broker started with { sasl }');
+      await runKafkaTool('kafka.admin.ConfigCommand', [
+        '--bootstrap-server',
+        adminBootstrap,
+        '--alter',
+        '--add-config',
+        scramCredential(password),
+        '--entity-type',
+        'users',
+        '--entity-name',
+        user,
+      ]);
+    },
   });
 }
 

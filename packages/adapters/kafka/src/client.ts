@@ -10,7 +10,7 @@ import type {
   Producer,
 } from '@confluentinc/kafka-javascript';
 import rdkafka from '@confluentinc/kafka-javascript';
-import { ConnectError, type Logger, retry, unavailable } from '@prism/sdk';
+import { ConnectError, type Logger, retry, unauthenticated, unavailable } from '@prism/sdk';
 import type { KafkaConfig } from './config.js';
 
 const { AdminClient, CODES, KafkaConsumer: Consumer, OffsetSpec, Producer: RdProducer } = rdkafka;
@@ -31,6 +31,16 @@ const UNAVAILABLE_CODES = new Set<number>([
   E.ERR_COORDINATOR_NOT_AVAILABLE,
   E.ERR_NOT_COORDINATOR,
 ]);
+
+/**
+ * How long after librdkafka last reported a SASL failure calls fail at once with UNAUTHENTICATED. It
+ * retries the login in the background (every few seconds, up to reconnect.backoff.max.ms = 10 s) and
+ * reports each failure, so the window closes soon after the broker accepts the credentials again.
+ */
+const AUTH_FAILURE_WINDOW_MS = 15_000;
+
+/** librdkafka's log line (severity ≤ 3) for a login the broker refused. */
+const SASL_FAILURE = /SASL authentication error|Authentication failed/i;
 
 /** Settings of librdkafka's config map (typed loosely: the typings list only a subset of keys). */
 type RdConfig = Record<string, string | number | boolean | ((...args: never[]) => void)>;
@@ -127,11 +137,51 @@ export class KafkaBackend {
   #admin: IAdminClient | undefined;
   readonly #topics = new Map<string, Promise<void>>();
   readonly #consumers = new Set<KafkaConsumer>();
+  readonly #where: string;
+  /** When and why the broker last refused our SASL login (see {@link AUTH_FAILURE_WINDOW_MS}). */
+  #authFailure: { at: number; reason: string } | undefined;
+  /** Settles the start when the login is refused, so a wrong password fails it at once. */
+  #onAuthFailure: ((err: ConnectError) => void) | undefined;
 
   constructor(config: KafkaConfig, namespace: string, logger: Logger) {
     this.#config = config;
     this.#prefix = `${config.topic_prefix}.${namespace}.`;
     this.#logger = logger;
+    this.#where = `kafka backend of namespace "${namespace}"`;
+  }
+
+  /** Records a refused login reported by any client of this instance (producer, admin, consumers). */
+  #noteAuthFailure(reason: string): void {
+    this.#authFailure = { at: Date.now(), reason };
+    this.#onAuthFailure?.(this.#authError(reason));
+  }
+
+  #authError(reason: string): ConnectError {
+    const sasl = this.#config.sasl;
+    const who = sasl ? `SASL user "${sasl.username}" (${sasl.mechanism})` : 'the connection (no sasl configured)';
+    // librdkafka's text names the mechanism and the cause, never the password.
+    return unauthenticated(`${this.#where}: the brokers rejected ${who}: ${reason}`);
+  }
+
+  /** UNAUTHENTICATED while the brokers recently refused our credentials (rotated or wrong secret). */
+  #authGuard(): void {
+    const f = this.#authFailure;
+    if (f && Date.now() - f.at < AUTH_FAILURE_WINDOW_MS) throw this.#authError(f.reason);
+  }
+
+  /** Listens for refused logins on a librdkafka client (needs `event_cb`, set by {@link base}). */
+  #watchAuth(client: Producer | KafkaConsumer): void {
+    // Both client kinds emit these two events; their typings' `on` overloads just do not unify.
+    const events = client as unknown as {
+      on(event: 'event.log', fn: (log: { severity: number; message: string }) => void): void;
+      on(event: 'event.error', fn: (err: LibrdKafkaError) => void): void;
+    };
+    events.on('event.log', (log) => {
+      if (log.severity <= 3 && SASL_FAILURE.test(log.message)) this.#noteAuthFailure(saslReason(log.message));
+    });
+    events.on('event.error', (err) => {
+      if (err.code === E.ERR__AUTHENTICATION) this.#noteAuthFailure(err.message);
+    });
   }
 
   get config(): KafkaConfig {
@@ -164,6 +214,8 @@ export class KafkaBackend {
       'log.connection.close': false,
       // Topics are created by the adapter (with log-append timestamps), never implicitly by a metadata lookup.
       'allow.auto.create.topics': false,
+      // Log events carry the reason a SASL login failed (event.error does not fire before connect).
+      event_cb: true,
     };
     const ssl = c.ssl !== false;
     if (c.sasl) {
@@ -194,7 +246,9 @@ export class KafkaBackend {
     producer.on('delivery-report', (err, report) => {
       const waiter = report.opaque as { resolve(d: Delivered): void; reject(e: unknown): void } | undefined;
       if (!waiter) return;
-      if (err) waiter.reject(mapKafkaError(err, 'produce'));
+      const f = this.#authFailure;
+      if (err && f && Date.now() - f.at < AUTH_FAILURE_WINDOW_MS) waiter.reject(this.#authError(f.reason));
+      else if (err) waiter.reject(mapKafkaError(err, 'produce'));
       else
         waiter.resolve({
           partition: report.partition,
@@ -210,28 +264,44 @@ export class KafkaBackend {
       lastLogged.set(err.message, now);
       this.#logger.warn({ err: err.message }, 'kafka producer error');
     });
+    this.#watchAuth(producer);
     producer.setPollInterval(5);
-    await call<unknown>('connect', (cb) =>
-      producer.connect({ timeout: this.#config.request_timeout_ms }, (err, data) => cb(err, data)),
-    ).catch((err) => {
-      try {
-        producer.disconnect();
-      } catch {
-        // never connected: nothing to close
-      }
-      throw err instanceof ConnectError ? err : unavailable(`kafka connect: ${(err as Error).message}`);
+    const refused = new Promise<never>((_, reject) => {
+      this.#onAuthFailure = reject;
     });
+    await Promise.race([
+      call<unknown>('connect', (cb) =>
+        producer.connect({ timeout: this.#config.request_timeout_ms }, (err, data) => cb(err, data)),
+      ),
+      refused,
+    ])
+      .catch((err) => {
+        try {
+          producer.disconnect();
+        } catch {
+          // never connected: nothing to close
+        }
+        // A refused login shows as a transport failure once connect gives up: report the real cause.
+        if (this.#authFailure) throw this.#authError(this.#authFailure.reason);
+        throw err instanceof ConnectError ? err : unavailable(`kafka connect: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.#onAuthFailure = undefined;
+      });
+    refused.catch(() => {}); // settled after the race, or never
     this.#producer = producer;
     this.#admin = AdminClient.createFrom(producer);
   }
 
   get producer(): Producer {
     if (!this.#producer) throw unavailable('kafka producer is not connected');
+    this.#authGuard();
     return this.#producer;
   }
 
   get admin(): IAdminClient {
     if (!this.#admin) throw unavailable('kafka admin client is not connected');
+    this.#authGuard();
     return this.#admin;
   }
 
@@ -346,6 +416,7 @@ export class KafkaBackend {
 
   /** Creates and connects a consumer; it is disconnected by {@link closeConsumer} or {@link close}. */
   async consumer(conf: RdConfig): Promise<KafkaConsumer> {
+    this.#authGuard();
     const consumer = new Consumer(
       {
         ...this.base(),
@@ -358,6 +429,7 @@ export class KafkaBackend {
       undefined,
     );
     consumer.on('event.error', (err) => this.#logger.debug({ err: err.message }, 'kafka consumer error'));
+    this.#watchAuth(consumer);
     this.#consumers.add(consumer);
     try {
       await call('connect consumer', (cb) =>
@@ -365,6 +437,8 @@ export class KafkaBackend {
       );
     } catch (err) {
       this.#consumers.delete(consumer);
+      const f = this.#authFailure;
+      if (f && Date.now() - f.at < AUTH_FAILURE_WINDOW_MS) throw this.#authError(f.reason);
       throw err instanceof ConnectError
         ? err
         : unavailable(`kafka consumer connect: ${(err as Error).message}`);
@@ -404,6 +478,12 @@ export class KafkaBackend {
       await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
     }
   }
+}
+
+/** The broker's reason from a librdkafka SASL failure log line, without the broker thread prefix. */
+function saslReason(message: string): string {
+  const at = message.search(SASL_FAILURE);
+  return (at >= 0 ? message.slice(at) : message).replace(/\s*\(_AUTHENTICATION\).*$/, '');
 }
 
 /** Consumes up to `max` records (waiting at most `timeoutMs` for the first one). */

@@ -33,7 +33,8 @@ export const KafkaConfigSchema = z
       .object({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
         username: z.string().min(1),
-        password: z.string(),
+        /** Prefer a `${env:NAME}` / `${file:/path}` reference: sidecar and remote plugins then get it as a credential. */
+        password: z.string().min(1, 'the SASL password is empty'),
       })
       .strict()
       .optional(),

@@ -23,7 +23,10 @@ export const RedisConfig = z.strictObject({
     .refine((u) => /^rediss?:\/\/[^\s]+$/.test(u), { message: 'must be a redis:// or rediss:// URL' }),
   /** ACL user name (overrides the URL's). */
   username: z.string().min(1).optional(),
-  /** Password (overrides the URL's). Prefer `${env:NAME}` / `${file:/path}` references. */
+  /**
+   * Password (overrides the URL's). Prefer `${env:NAME}` / `${file:/path}` references: sidecar and remote
+   * plugins then receive it in the Initialize credentials, not in the config.
+   */
   password: z.string().min(1).optional(),
   /** Logical database number (SELECT), overrides the URL's path. */
   database: z.number().int().min(0).optional(),
@@ -44,7 +47,12 @@ export const RedisConfig = z.strictObject({
   command_timeout_ms: z.number().int().positive().default(5000),
   /** Upper bound of the reconnect backoff while Redis is unreachable. */
   reconnect_max_delay_ms: z.number().int().positive().default(2000),
-});
+})
+  // An ACL user logs in with AUTH <user> <password>: a user alone is a config whose secret is missing.
+  .refine((c) => !c.username || c.password !== undefined || /^rediss?:\/\/[^/@]*:[^/@]*@/.test(c.url), {
+    message: 'username needs a password (set password, e.g. password: ${env:REDIS_PASSWORD})',
+    path: ['password'],
+  });
 
 /** Config accepted by the redis backend (defaults applied). */
 export type RedisConfig = z.output<typeof RedisConfig>;

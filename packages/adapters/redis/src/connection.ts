@@ -8,12 +8,15 @@ import {
   type HealthReport,
   healthy,
   internal,
+  invalidArgument,
   isConnectionError,
   type Logger,
+  permissionDenied,
   type PluginMetrics,
   redactUrl,
   resourceExhausted,
   startBackendSpan,
+  unauthenticated,
   unavailable,
   unhealthy,
 } from '@prism/sdk';
@@ -39,8 +42,9 @@ export type Reply = Buffer | string | number | bigint | null | Reply[] | undefin
 const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 // Redis error prefixes that mean "not able to serve right now" rather than "bad request".
-const TRANSIENT_REPLIES =
-  /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOAUTH|WRONGPASS|NOPERM)\b/;
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+/** The server refused the login: WRONGPASS (wrong user/password, user disabled), NOAUTH (none sent). */
+const AUTH_REPLY = /^(WRONGPASS|NOAUTH)\b/;
 
 /** A Lua script with its SHA1, run with EVALSHA and loaded on demand. */
 export interface Script {
@@ -64,6 +68,8 @@ export class RedisConnection {
   private started = false;
   private closed = false;
   private lastError: string | undefined;
+  /** Why Redis last refused to authenticate us (cleared once a connection is ready again). */
+  private authFailure: string | undefined;
 
   private readonly labels: { namespace: string };
 
@@ -104,6 +110,7 @@ export class RedisConnection {
         // afterwards, retry forever with capped exponential backoff.
         reconnectStrategy: (retries: number, cause: Error) => {
           if (this.closed) return false;
+          this.noteAuthFailure(cause);
           // A fresh Error (not `cause`): node-redis checks `instanceof Error`, which fails across realms.
           if (!this.started) return new Error(cause?.message ?? 'connection failed');
           return backoffDelay(retries, { minDelayMs: 50, maxDelayMs: config.reconnect_max_delay_ms });
@@ -120,6 +127,7 @@ export class RedisConnection {
     this.client.on('ready', () => {
       if (this.lastError !== undefined) this.logger.info(`${this.where}: connection restored`);
       this.lastError = undefined;
+      this.authFailure = undefined;
       this.metrics.gauge('redis_connected', 1, this.labels);
     });
     this.client.on('end', () => this.metrics.gauge('redis_connected', 0, this.labels));
@@ -142,6 +150,8 @@ export class RedisConnection {
     } catch (err) {
       this.closed = true;
       this.client.destroy();
+      this.noteAuthFailure(err);
+      if (this.authFailure) throw this.authError();
       const reason = err instanceof Error ? err.message : String(err);
       throw unavailable(`${this.where}: cannot connect: ${this.redactSecrets(reason)}`);
     } finally {
@@ -233,9 +243,46 @@ export class RedisConnection {
     if (this.client.isOpen) this.client.destroy();
   }
 
+  /** Remembers a WRONGPASS/NOAUTH answer to the handshake (node-redis then keeps reconnecting). */
+  private noteAuthFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (AUTH_REPLY.test(message)) this.authFailure = this.redactSecrets(message);
+  }
+
+  /** The user the connection logs in as, for messages (never the password). */
+  private get user(): string {
+    if (this.config.username) return this.config.username;
+    try {
+      return decodeURIComponent(new URL(this.config.url).username) || 'default';
+    } catch {
+      return 'default';
+    }
+  }
+
+  /**
+   * UNAUTHENTICATED when Redis refused the configured credentials; INVALID_ARGUMENT when it requires
+   * credentials and none are configured (NOAUTH without a password): the config, not the secret, is wrong.
+   */
+  private authError(): ConnectError {
+    const reason = this.authFailure ?? 'authentication failed';
+    if (reason.startsWith('NOAUTH') && !this.config.password && !safePassword(this.config.url))
+      return invalidArgument(
+        `${this.where} requires authentication but no password is configured (set password, or user:password in the url): ${reason}`,
+      );
+    return unauthenticated(`${this.where} rejected the credentials of user "${this.user}": ${reason}`);
+  }
+
   /** Maps node-redis errors to Connect codes with an actionable message that names the backend. */
   mapError(err: unknown): ConnectError {
     const message = this.redactSecrets(err instanceof Error ? err.message : String(err));
+    // Offline because every reconnect is refused at login: say so rather than "unavailable".
+    if (this.authFailure && !this.client.isReady) return this.authError();
+    if (err instanceof ErrorReply && AUTH_REPLY.test(err.message)) {
+      this.noteAuthFailure(err);
+      return this.authError();
+    }
+    if (err instanceof ErrorReply && err.message.startsWith('NOPERM'))
+      return permissionDenied(`${this.where}: user "${this.user}" may not do this: ${message}`);
     if (
       err instanceof ClientOfflineError ||
       err instanceof ClientClosedError ||

@@ -14,23 +14,28 @@ function checkBatchSize(n: number, field: string): void {
 }
 
 /** The keyvalue_batch flavour: BatchSet, BatchGet, BatchDelete (results in request order). */
-export const KeyValueBatch = defineInterface('keyvalue_batch', KeyValueBatchInterface, {
-  batchSet: (req, limits) => {
-    checkBatchSize(req.entries.length, 'entries');
-    req.entries.forEach((e, i) => {
-      checkKey(e.key, limits, `entries[${i}].key`);
-      checkValue(e.value, limits, `entries[${i}].value`);
-    });
+export const KeyValueBatch = defineInterface(
+  'keyvalue_batch',
+  KeyValueBatchInterface,
+  { batchSet: 'write', batchGet: 'read', batchDelete: 'write' },
+  {
+    batchSet: (req, limits) => {
+      checkBatchSize(req.entries.length, 'entries');
+      req.entries.forEach((e, i) => {
+        checkKey(e.key, limits, `entries[${i}].key`);
+        checkValue(e.value, limits, `entries[${i}].value`);
+      });
+    },
+    batchGet: (req, limits) => {
+      checkBatchSize(req.keys.length, 'keys');
+      for (const [i, k] of req.keys.entries()) checkKey(k, limits, `keys[${i}]`);
+    },
+    batchDelete: (req, limits) => {
+      checkBatchSize(req.keys.length, 'keys');
+      for (const [i, k] of req.keys.entries()) checkKey(k, limits, `keys[${i}]`);
+    },
   },
-  batchGet: (req, limits) => {
-    checkBatchSize(req.keys.length, 'keys');
-    for (const [i, k] of req.keys.entries()) checkKey(k, limits, `keys[${i}]`);
-  },
-  batchDelete: (req, limits) => {
-    checkBatchSize(req.keys.length, 'keys');
-    for (const [i, k] of req.keys.entries()) checkKey(k, limits, `keys[${i}]`);
-  },
-});
+);
 
 /** What an adapter implements for keyvalue_batch. */
 export type KeyValueBatchImpl = InterfaceImpl<typeof KeyValueBatchInterface>;

@@ -23,26 +23,31 @@ function checkEtag(etag: string, field: string): void {
 }
 
 /** The keyvalue_cas flavour: GetVersioned, CompareAndSet, CompareAndDelete (opaque etags). */
-export const KeyValueCAS = defineInterface('keyvalue_cas', KeyValueCASInterface, {
-  getVersioned: (req, limits) => checkKey(req.key, limits),
-  compareAndSet: (req, limits) => {
-    checkKey(req.key, limits);
-    checkValue(req.value, limits);
-    checkEtag(req.expectedEtag, 'expected_etag');
-    if (req.expectedEtag !== '' && req.createOnly)
-      throw invalidArgument(
-        'expected_etag and create_only exclude each other: use expected_etag to update a key you read, create_only to create a new one',
-      );
+export const KeyValueCAS = defineInterface(
+  'keyvalue_cas',
+  KeyValueCASInterface,
+  { getVersioned: 'read', compareAndSet: 'write', compareAndDelete: 'write' },
+  {
+    getVersioned: (req, limits) => checkKey(req.key, limits),
+    compareAndSet: (req, limits) => {
+      checkKey(req.key, limits);
+      checkValue(req.value, limits);
+      checkEtag(req.expectedEtag, 'expected_etag');
+      if (req.expectedEtag !== '' && req.createOnly)
+        throw invalidArgument(
+          'expected_etag and create_only exclude each other: use expected_etag to update a key you read, create_only to create a new one',
+        );
+    },
+    compareAndDelete: (req, limits) => {
+      checkKey(req.key, limits);
+      if (req.expectedEtag === '')
+        throw invalidArgument(
+          'expected_etag is required: read it with GetVersioned (use Delete for an unconditional delete)',
+        );
+      checkEtag(req.expectedEtag, 'expected_etag');
+    },
   },
-  compareAndDelete: (req, limits) => {
-    checkKey(req.key, limits);
-    if (req.expectedEtag === '')
-      throw invalidArgument(
-        'expected_etag is required: read it with GetVersioned (use Delete for an unconditional delete)',
-      );
-    checkEtag(req.expectedEtag, 'expected_etag');
-  },
-});
+);
 
 /** What an adapter implements for keyvalue_cas. */
 export type KeyValueCASImpl = InterfaceImpl<typeof KeyValueCASInterface>;

@@ -22,17 +22,22 @@ function checkPageSize(pageSize: number): void {
 }
 
 /** The keyvalue_scan flavour: Scan and ScanKeys (server streams of pages) and Count, by literal prefix. */
-export const KeyValueScan = defineInterface('keyvalue_scan', KeyValueScanInterface, {
-  scan: (req, limits) => {
-    checkPrefix(req.prefix, limits);
-    checkPageSize(req.pageSize);
+export const KeyValueScan = defineInterface(
+  'keyvalue_scan',
+  KeyValueScanInterface,
+  { scan: 'read', scanKeys: 'read', count: 'read' },
+  {
+    scan: (req, limits) => {
+      checkPrefix(req.prefix, limits);
+      checkPageSize(req.pageSize);
+    },
+    scanKeys: (req, limits) => {
+      checkPrefix(req.prefix, limits);
+      checkPageSize(req.pageSize);
+    },
+    count: (req, limits) => checkPrefix(req.prefix, limits),
   },
-  scanKeys: (req, limits) => {
-    checkPrefix(req.prefix, limits);
-    checkPageSize(req.pageSize);
-  },
-  count: (req, limits) => checkPrefix(req.prefix, limits),
-});
+);
 
 /** What an adapter implements for keyvalue_scan. */
 export type KeyValueScanImpl = InterfaceImpl<typeof KeyValueScanInterface>;

@@ -24,6 +24,7 @@ export const MAX_TRANSACT_TTL_MS = BigInt(Number.MAX_SAFE_INTEGER);
 export const KeyValueTransactional = defineInterface(
   'keyvalue_transactional',
   KeyValueTransactionalInterface,
+  { transact: 'write' },
   {
     transact: (req, limits) => {
       if (req.operations.length === 0)

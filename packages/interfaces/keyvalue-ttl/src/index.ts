@@ -20,19 +20,24 @@ function checkTTL(ttlMs: bigint): void {
 }
 
 /** The keyvalue_ttl flavour: SetWithTTL, Expire, GetTTL, Persist (milliseconds). */
-export const KeyValueTTL = defineInterface('keyvalue_ttl', KeyValueTTLInterface, {
-  setWithTTL: (req, limits) => {
-    checkKey(req.key, limits);
-    checkValue(req.value, limits);
-    checkTTL(req.ttlMs);
+export const KeyValueTTL = defineInterface(
+  'keyvalue_ttl',
+  KeyValueTTLInterface,
+  { setWithTTL: 'write', expire: 'write', getTTL: 'read', persist: 'write' },
+  {
+    setWithTTL: (req, limits) => {
+      checkKey(req.key, limits);
+      checkValue(req.value, limits);
+      checkTTL(req.ttlMs);
+    },
+    expire: (req, limits) => {
+      checkKey(req.key, limits);
+      checkTTL(req.ttlMs);
+    },
+    getTTL: (req, limits) => checkKey(req.key, limits),
+    persist: (req, limits) => checkKey(req.key, limits),
   },
-  expire: (req, limits) => {
-    checkKey(req.key, limits);
-    checkTTL(req.ttlMs);
-  },
-  getTTL: (req, limits) => checkKey(req.key, limits),
-  persist: (req, limits) => checkKey(req.key, limits),
-});
+);
 
 /** What an adapter implements for keyvalue_ttl. */
 export type KeyValueTTLImpl = InterfaceImpl<typeof KeyValueTTLInterface>;

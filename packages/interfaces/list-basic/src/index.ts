@@ -18,13 +18,18 @@ function checkPush(req: { key: string; values: Uint8Array[] }, limits: Limits): 
 }
 
 /** The list_basic flavour: a double-ended list of byte values per key (Redis LPUSH/RPUSH order). */
-export const ListBasic = defineInterface('list_basic', ListBasicInterface, {
-  pushLeft: checkPush,
-  pushRight: checkPush,
-  popLeft: (req, limits) => checkKey(req.key, limits),
-  popRight: (req, limits) => checkKey(req.key, limits),
-  length: (req, limits) => checkKey(req.key, limits),
-});
+export const ListBasic = defineInterface(
+  'list_basic',
+  ListBasicInterface,
+  { pushLeft: 'write', pushRight: 'write', popLeft: 'write', popRight: 'write', length: 'read' },
+  {
+    pushLeft: checkPush,
+    pushRight: checkPush,
+    popLeft: (req, limits) => checkKey(req.key, limits),
+    popRight: (req, limits) => checkKey(req.key, limits),
+    length: (req, limits) => checkKey(req.key, limits),
+  },
+);
 
 /** What an adapter implements for list_basic. */
 export type ListBasicImpl = InterfaceImpl<typeof ListBasicInterface>;

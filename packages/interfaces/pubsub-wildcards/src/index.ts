@@ -7,9 +7,14 @@ export * from '@prism/proto/prism/pubsub/v1/pubsub_wildcards_pb';
 export * from './pattern.js';
 
 /** The pubsub_wildcards flavour (at-most-once): SubscribePattern with `*` / `>` tokens. */
-export const PubSubWildcards = defineInterface('pubsub_wildcards', PubSubWildcardsInterface, {
-  subscribePattern: (req) => checkPattern(req.pattern),
-});
+export const PubSubWildcards = defineInterface(
+  'pubsub_wildcards',
+  PubSubWildcardsInterface,
+  { subscribePattern: 'read' },
+  {
+    subscribePattern: (req) => checkPattern(req.pattern),
+  },
+);
 
 /** What an adapter implements for pubsub_wildcards. */
 export type PubSubWildcardsImpl = InterfaceImpl<typeof PubSubWildcardsInterface>;

@@ -6,23 +6,28 @@ export * from '@prism/proto/prism/common/v1/message_pb';
 export * from '@prism/proto/prism/queue/v1/queue_delayed_pb';
 
 /** The queue_delayed flavour: EnqueueDelayed, never delivered before its time. */
-export const QueueDelayed = defineInterface('queue_delayed', QueueDelayedInterface, {
-  enqueueDelayed: (req, limits) => {
-    checkTopic(req.queue, 'queue');
-    checkOutgoing(req, limits);
-    switch (req.when.case) {
-      case 'delayMs':
-        checkMillis(req.when.value, 'delay_ms', MESSAGING_BOUNDS.maxDelayMs, false);
-        return;
-      case 'deliverAtMs':
-        if (Number(req.when.value) > Date.now() + MESSAGING_BOUNDS.maxDelayMs)
-          throw invalidArgument(`deliver_at_ms is more than ${MESSAGING_BOUNDS.maxDelayMs} ms ahead`);
-        return;
-      default:
-        throw invalidArgument('set exactly one of delay_ms or deliver_at_ms');
-    }
+export const QueueDelayed = defineInterface(
+  'queue_delayed',
+  QueueDelayedInterface,
+  { enqueueDelayed: 'write' },
+  {
+    enqueueDelayed: (req, limits) => {
+      checkTopic(req.queue, 'queue');
+      checkOutgoing(req, limits);
+      switch (req.when.case) {
+        case 'delayMs':
+          checkMillis(req.when.value, 'delay_ms', MESSAGING_BOUNDS.maxDelayMs, false);
+          return;
+        case 'deliverAtMs':
+          if (Number(req.when.value) > Date.now() + MESSAGING_BOUNDS.maxDelayMs)
+            throw invalidArgument(`deliver_at_ms is more than ${MESSAGING_BOUNDS.maxDelayMs} ms ahead`);
+          return;
+        default:
+          throw invalidArgument('set exactly one of delay_ms or deliver_at_ms');
+      }
+    },
   },
-});
+);
 
 /** Resolves the absolute delivery time of a (validated) request, in epoch milliseconds. */
 export function deliverAtMs(

@@ -8,9 +8,15 @@ import {
 import { Call } from '../call.js';
 import type { InterfaceDefinition } from '../interface.js';
 import type { Pipeline } from '../pipeline.js';
+import type { ClientCertificate } from './client-certificate.js';
 
 /** The caller's address, set by `connectNodeAdapter({ contextValues })` so connect-node calls know their peer. */
 export const PEER_ADDRESS = createContextKey<string | undefined>(undefined, { description: 'peer address' });
+
+/** The caller's TLS client certificate, set like {@link PEER_ADDRESS} (see `clientCertificateOf`). */
+export const CLIENT_CERTIFICATE = createContextKey<ClientCertificate | undefined>(undefined, {
+  description: 'client certificate',
+});
 
 /** A {@link Call} for a call that connect-node decoded (its deadline and cancellation carried over). */
 export function callFromHandler(
@@ -28,6 +34,7 @@ export function callFromHandler(
     deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
     headers: ctx.requestHeader,
     peer: ctx.values.get(PEER_ADDRESS),
+    clientCert: ctx.values.get(CLIENT_CERTIFICATE),
     parent: ctx,
   });
 }

@@ -14,6 +14,7 @@ import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from '@connectrpc/
 import { Call } from '../call.js';
 import type { InterfaceDefinition } from '../interface.js';
 import { isPromise } from '../pipeline.js';
+import { type ClientCertificate, clientCertificateOf, socketOf } from './client-certificate.js';
 
 // The unary hot path, shared by the proxy's client port and the plugin host. Binary-protobuf unary calls
 // (gRPC, gRPC-web and Connect; uncompressed) are decoded, handed to the pipeline and answered right on the
@@ -127,6 +128,7 @@ export function createUnaryServer(
     protocol: Protocol,
     headers: Headers1,
     peer: string | undefined,
+    clientCert: ClientCertificate | undefined,
     body: Buffer,
     tooBig: boolean,
     reply: Reply,
@@ -164,6 +166,7 @@ export function createUnaryServer(
       deadline,
       headers,
       peer,
+      clientCert,
     });
     reply.onClose(() => {
       if (!call.done) call.abort(call.goneReason());
@@ -201,9 +204,11 @@ export function createUnaryServer(
       if (!protocol) return false;
       // A client resetting the stream surfaces as 'error'; the call's 'close' handling covers it.
       stream.on('error', () => {});
-      const peer = stream.session?.socket?.remoteAddress;
+      const socket = stream.session?.socket;
+      const peer = socket?.remoteAddress;
+      const cert = clientCertificateOf(socket);
       readBody(stream, readMaxBytes, (body, tooBig) =>
-        serve(route, protocol, headers, peer, body, tooBig, h2Reply(stream, protocol)),
+        serve(route, protocol, headers, peer, cert, body, tooBig, h2Reply(stream, protocol)),
       );
       return true;
     },
@@ -214,8 +219,9 @@ export function createUnaryServer(
       const protocol = accept(req.headers, false);
       if (!protocol) return false;
       const peer = req.socket?.remoteAddress;
+      const cert = clientCertificateOf(socketOf(req));
       readBody(req, readMaxBytes, (body, tooBig) =>
-        serve(route, protocol, req.headers, peer, body, tooBig, compatReply(res, protocol)),
+        serve(route, protocol, req.headers, peer, cert, body, tooBig, compatReply(res, protocol)),
       );
       return true;
     },

@@ -22,7 +22,12 @@ import { mountPipeline } from './connect-door.js';
 import { hookStreams } from './stream-hook.js';
 import { createUnaryServer } from './unary-server.js';
 
-const kv = defineInterface('keyvalue_basic', KeyValueBasicInterface);
+const kv = defineInterface('keyvalue_basic', KeyValueBasicInterface, {
+  set: 'write',
+  get: 'read',
+  delete: 'write',
+  exists: 'read',
+});
 const READ_MAX = 2048;
 const ERROR_CODES = Object.values(Code).filter((c): c is Code => typeof c === 'number');
 
