@@ -21,10 +21,14 @@ export interface ProxyProcess {
  * Starts `prism-proxy --config FILE --port 0` and resolves once it prints its URL (it only does so when
  * every namespace is up and the port is bound). Rejects with the process output if it exits first.
  */
-export function startProxyProcess(configFile: string, extraArgs: string[] = []): Promise<ProxyProcess> {
+export function startProxyProcess(
+  configFile: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ProxyProcess> {
   const child = spawn(process.execPath, [PROXY_MAIN, '--config', configFile, '--port', '0', ...extraArgs], {
     cwd: ROOT,
-    env: { ...process.env, PRISM_LOG_LEVEL: process.env.PRISM_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, PRISM_LOG_LEVEL: process.env.PRISM_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -32,7 +36,7 @@ export function startProxyProcess(configFile: string, extraArgs: string[] = []):
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /serving Connect, gRPC and gRPC-web on (http:\/\/\S+)/.exec(out);
+      const match = /serving Connect, gRPC and gRPC-web on (https?:\/\/\S+)/.exec(out);
       if (!match) return;
       child.stdout?.off('data', onData);
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,5 +1,6 @@
 export * from './binaries.js';
 export * from './env.js';
+export * from './identity-provider.js';
 export * from './kafka.js';
 export * from './nats.js';
 export * from './otlp.js';

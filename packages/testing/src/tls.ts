@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
@@ -35,6 +35,7 @@ export interface IssuedCert {
  */
 export function makeTestCerts(dir: string = mkdtempSync(join(tmpdir(), 'prism-certs-'))): TestCerts {
   const p = (f: string) => join(dir, f);
+  mkdirSync(dir, { recursive: true });
   ssl(
     dir,
     'req',

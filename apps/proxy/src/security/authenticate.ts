@@ -1,7 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { AuthConfig } from '@prism/config';
 import { type ClientCertificate, isPromise, type Middleware, type Principal } from '@prism/sdk';
-import { JwtVerifier } from './jwt.js';
+import { JwtVerifier, type JwtVerifierOptions } from './jwt.js';
 
 /** What a caller presents: the `authorization` header and the TLS client certificate. */
 export interface Credentials {
@@ -32,9 +32,9 @@ export class Authenticator {
 
   constructor(
     readonly config: AuthConfig,
-    fetchImpl?: typeof fetch,
+    options: JwtVerifierOptions = {},
   ) {
-    this.jwt = config.providers.flatMap((p) => (p.type === 'jwt' ? [new JwtVerifier(p, fetchImpl)] : []));
+    this.jwt = config.providers.flatMap((p) => (p.type === 'jwt' ? [new JwtVerifier(p, options)] : []));
     this.mtls = config.providers.find((p) => p.type === 'mtls')?.name;
   }
 
@@ -92,14 +92,16 @@ export class Authenticator {
         'bearer tokens are not accepted here: no jwt provider is configured',
         Code.Unauthenticated,
       );
-    if (this.jwt.length === 1) return this.jwt[0] as JwtVerifier;
     const iss = unverifiedIssuer(token);
+    if (iss === undefined)
+      throw new ConnectError(
+        'invalid bearer token: it is not a well-formed JWT with an "iss" claim',
+        Code.Unauthenticated,
+      );
     const match = this.jwt.find((v) => v.config.issuer === iss);
     if (!match)
       throw new ConnectError(
-        iss === undefined
-          ? 'invalid bearer token: it is not a well-formed JWT'
-          : `invalid bearer token: issuer ${JSON.stringify(iss)} is not trusted (trusted: ${this.jwt.map((v) => v.config.issuer).join(', ')})`,
+        `invalid bearer token: its issuer ${JSON.stringify(iss)} is not trusted (trusted: ${this.jwt.map((v) => v.config.issuer).join(', ')})`,
         Code.Unauthenticated,
       );
     return match;

@@ -11,6 +11,13 @@ const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_COOLDOWN_MS = 30_000;
 const FETCH_TIMEOUT_MS = 5000;
 
+/** Tuning of {@link JwtVerifier} (tests shorten the cooldown). */
+export interface JwtVerifierOptions {
+  readonly fetch?: typeof fetch;
+  /** Least time between two key set fetches (default 30 s). */
+  readonly jwksCooldownMs?: number;
+}
+
 /**
  * Verifies JWTs of one issuer with `jose`: keys from `jwks_url` or OIDC discovery, cached and refetched
  * when a token names an unknown `kid`; an asymmetric-only algorithm allow-list; `exp` required and
@@ -19,10 +26,14 @@ const FETCH_TIMEOUT_MS = 5000;
 export class JwtVerifier {
   private keys: Promise<KeySet> | undefined;
 
+  private readonly fetchImpl: typeof fetch;
+
   constructor(
     readonly config: JwtProviderConfig,
-    private readonly fetchImpl: typeof fetch = fetch,
-  ) {}
+    private readonly options: JwtVerifierOptions = {},
+  ) {
+    this.fetchImpl = options.fetch ?? fetch;
+  }
 
   /** The principal a token names, with its expiry (ms since the epoch); throws UNAUTHENTICATED. */
   async verify(token: string): Promise<{ principal: Principal; expiresAt: number }> {
@@ -56,7 +67,7 @@ export class JwtVerifier {
       (url) =>
         createRemoteJWKSet(new URL(url), {
           cacheMaxAge: JWKS_MAX_AGE_MS,
-          cooldownDuration: JWKS_COOLDOWN_MS,
+          cooldownDuration: this.options.jwksCooldownMs ?? JWKS_COOLDOWN_MS,
           timeoutDuration: FETCH_TIMEOUT_MS,
         }),
       (err: unknown) => {
