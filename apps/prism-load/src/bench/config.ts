@@ -13,6 +13,8 @@ export interface ProxyYamlOptions {
   readonly metrics?: boolean;
   /** `proxy.tracing` (off when absent): OTLP/HTTP traces endpoint and the share of calls sampled. */
   readonly tracing?: { readonly otlpEndpoint: string; readonly sampleRatio: number };
+  /** `proxy.auth` with one JWT provider (`jwks_url` of a test identity provider); bench-mem open to `*`. */
+  readonly jwt?: { readonly issuer: string; readonly jwksUrl: string; readonly audience: string };
 }
 
 /** The namespace YAML of the benchmark proxy: one namespace per scenario backend. */
@@ -22,6 +24,14 @@ export function proxyYaml(urls: BackendUrls, opts: ProxyYamlOptions = {}): strin
   if (opts.tracing)
     lines.push(
       `  tracing: { otlp_endpoint: ${JSON.stringify(opts.tracing.otlpEndpoint)}, sample_ratio: ${opts.tracing.sampleRatio} }`,
+    );
+  if (opts.jwt)
+    lines.push(
+      '  auth:',
+      '    providers:',
+      `      - { name: bench, type: jwt, issuer: "${opts.jwt.issuer}", jwks_url: "${opts.jwt.jwksUrl}", audience: ${opts.jwt.audience} }`,
+      '  access:',
+      '    - { principals: ["*"], permissions: [read, write] }',
     );
   lines.push('namespaces:');
   const ns = (name: string, pattern: string, backend: string) =>

@@ -4,7 +4,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, startNats, startPostgres, startRedis, type TestServer } from '@prism/testing';
+import {
+  freePort,
+  startIdentityProvider,
+  startNats,
+  startPostgres,
+  startRedis,
+  type TestIdentityProvider,
+  type TestServer,
+} from '@prism/testing';
 import { ms } from '../report.js';
 import type { LoadOptions } from '../run.js';
 import { proxyYaml } from './config.js';
@@ -303,6 +311,17 @@ try {
     return p.url;
   };
   let otlp: Awaited<ReturnType<typeof startOtlpSink>> | undefined;
+  // The JWT rows share one identity provider and one token (h2load sends a fixed header).
+  let bearer = '';
+  let idp: TestIdentityProvider | undefined;
+  const identityProvider = async () => {
+    if (idp) return idp;
+    const started = await startIdentityProvider('prism-bench');
+    cleanup.push({ what: 'identity provider', fn: () => started.stop() });
+    bearer = `Bearer ${await started.token({ sub: 'bench', expiresIn: 3600 })}`;
+    idp = started;
+    return started;
+  };
   const get = (
     over: Omit<Parameters<typeof h2loadGetSide>[0], 'namespace' | 'key' | 'valueSize' | 'seed'> & {
       namespace?: string;
@@ -365,6 +384,43 @@ try {
           }),
         );
       },
+      warmS: 2,
+    }),
+    get({
+      id: 'tput-auth-off',
+      name: 'Prism → MemStore, no auth',
+      how: 'A fresh MemStore-only proxy without `proxy.auth` (the baseline of the JWT row, started the same way).',
+      target: () => freshProxy('h2-auth-off', proxyYaml(urls, { memstoreOnly: true })),
+      warmS: 2,
+    }),
+    get({
+      id: 'tput-auth-header',
+      name: 'Prism → MemStore, no auth, same authorization header',
+      how: 'The no-auth proxy of the row above, sent the same `authorization: Bearer <jwt>` header the JWT row sends (ignored): what HTTP/2 header handling of a ~800-byte header costs in Node, apart from Prism’s checks.',
+      baseline: 'tput-auth-off',
+      target: async () => {
+        await identityProvider();
+        return freshProxy('h2-auth-header', proxyYaml(urls, { memstoreOnly: true }));
+      },
+      headers: () => ({ authorization: bearer }),
+      warmS: 2,
+    }),
+    get({
+      id: 'tput-auth-jwt',
+      name: 'Prism → MemStore, JWT auth (cached validation)',
+      how: 'A fresh MemStore-only proxy with `proxy.auth` (one jwt provider, RS256 keys from a local identity provider) and `proxy.access` granting `*` read/write; every h2load request carries the same `authorization: Bearer <jwt>`, so after the first call validation is a cache lookup.',
+      baseline: 'tput-auth-off',
+      target: async () => {
+        const idp = await identityProvider();
+        return freshProxy(
+          'h2-auth-jwt',
+          proxyYaml(urls, {
+            memstoreOnly: true,
+            jwt: { issuer: idp.issuer, jwksUrl: idp.jwksUrl, audience: 'prism-bench' },
+          }),
+        );
+      },
+      headers: () => ({ authorization: bearer }),
       warmS: 2,
     }),
     get({

@@ -95,6 +95,14 @@ function throughputTargets(
     ),
     ratioTarget(
       rows,
+      'JWT auth on (cached validation) vs off, MemStore Get (h2load -c1 -m64)',
+      'tput-auth-jwt',
+      'tput-auth-off',
+      0.1,
+      true,
+    ),
+    ratioTarget(
+      rows,
       'Sidecar plugin vs in-process, MemStore Get (h2load -c1 -m64)',
       'tput-sidecar',
       'tput-mem',

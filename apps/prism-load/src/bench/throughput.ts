@@ -13,7 +13,6 @@ import { createClient as createRedis, RESP_TYPES } from 'redis';
 import { makeValue } from '../payload.js';
 import { type LoadReport, mergeReports } from '../report.js';
 import { driveOp } from '../run.js';
-import { createRpcClient } from '../wire/client.js';
 import { redisDirect } from './direct.js';
 import { grpcCall, grpcFrame, grpcHeaders, type H2loadSummary, h2loadLabel, runH2load } from './h2load.js';
 import { type RedisBenchmarkRow, redisBenchmarkLabel, runRedisBenchmark } from './redis-benchmark.js';
@@ -204,17 +203,17 @@ export async function seedKey(
   namespace: string,
   key: string,
   valueSize: number,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  const client = createRpcClient(baseUrl, 'grpc');
-  try {
-    const res = await client.unary(
-      SET_PATH,
-      toBinary(SetRequestSchema, create(SetRequestSchema, { namespace, key, value: makeValue(valueSize) })),
+  const body = toBinary(
+    SetRequestSchema,
+    create(SetRequestSchema, { namespace, key, value: makeValue(valueSize) }),
+  );
+  const res = await grpcCall(`${baseUrl}${SET_PATH}`, grpcFrame(body), { ...grpcHeaders(), ...headers });
+  if (res.httpStatus !== 200 || res.code)
+    throw new Error(
+      `Set ${namespace}/${key} answered HTTP ${res.httpStatus}, grpc-status ${res.code} ${res.grpcMessage ?? ''}`,
     );
-    if (res.code) throw new Error(`Set ${namespace}/${key} answered ${res.code}`);
-  } finally {
-    await client.close();
-  }
 }
 
 /** A gRPC Get driven by h2load: one prepared GetRequest frame, the same key every time. */
@@ -230,6 +229,8 @@ export function h2loadGetSide(spec: {
   readonly valueSize: number;
   /** `grpc-timeout` to send (the deadline variant), e.g. `5S`. */
   readonly timeout?: string;
+  /** More request headers (e.g. `authorization`), resolved after `target` (a token may need its server). */
+  readonly headers?: () => Readonly<Record<string, string>>;
   /** Write the key through the target first (a proxy; the echo server answers any Get). */
   readonly seed: boolean;
   /** Load the server for this long before the first round (a freshly started process runs cold code). */
@@ -238,7 +239,7 @@ export function h2loadGetSide(spec: {
   const body = grpcFrame(
     toBinary(GetRequestSchema, create(GetRequestSchema, { namespace: spec.namespace, key: spec.key })),
   );
-  const headers = grpcHeaders(spec.timeout ? { timeout: spec.timeout } : {});
+  let headers = grpcHeaders(spec.timeout ? { timeout: spec.timeout } : {});
   const generator = h2loadLabel();
   let url = '';
   const runs: Measurement[] = [];
@@ -251,7 +252,9 @@ export function h2loadGetSide(spec: {
     async prepare() {
       const base = await spec.target();
       url = `${base}${GET_PATH}`;
-      if (spec.seed) await seedKey(base, spec.namespace, spec.key, spec.valueSize);
+      const extra = spec.headers?.() ?? {};
+      headers = { ...headers, ...extra };
+      if (spec.seed) await seedKey(base, spec.namespace, spec.key, spec.valueSize, extra);
       if (spec.warmS) await runH2load({ url, body, headers, durationS: spec.warmS });
     },
     async check() {

@@ -18,6 +18,7 @@ export const ANONYMOUS: Principal = Object.freeze({
 
 /** Validated tokens kept; beyond this the oldest is dropped (a token is re-verified when it comes back). */
 const MAX_CACHED_TOKENS = 10_000;
+const CACHE_KEY_CHARS = 24;
 
 /**
  * Turns credentials into a principal with the configured providers. A bearer token goes to the JWT
@@ -28,7 +29,7 @@ const MAX_CACHED_TOKENS = 10_000;
 export class Authenticator {
   private readonly jwt: JwtVerifier[];
   private readonly mtls: string | undefined;
-  private readonly tokens = new Map<string, { principal: Principal; expiresAt: number }>();
+  private readonly tokens = new Map<string, { header: string; principal: Principal; expiresAt: number }>();
 
   constructor(
     readonly config: AuthConfig,
@@ -47,13 +48,11 @@ export class Authenticator {
   authenticate(creds: Credentials): Principal | Promise<Principal> {
     const header = creds.authorization;
     if (header !== null) {
-      const token = bearer(header);
-      const hit = this.tokens.get(token);
-      if (hit) {
-        if (hit.expiresAt > Date.now()) return hit.principal;
-        this.tokens.delete(token);
-      }
-      return this.verify(token);
+      // Keyed by the header's tail (signature bytes, effectively random) so a hit hashes a few
+      // characters, not the whole token; the full header must still match.
+      const hit = this.tokens.get(header.slice(-CACHE_KEY_CHARS));
+      if (hit && hit.header === header && hit.expiresAt > Date.now()) return hit.principal;
+      return this.verify(header);
     }
     const cert = creds.clientCert;
     if (cert && this.mtls !== undefined) {
@@ -77,11 +76,13 @@ export class Authenticator {
     throw new ConnectError(`no credentials: this proxy needs ${ways.join(' or ')}`, Code.Unauthenticated);
   }
 
-  private async verify(token: string): Promise<Principal> {
-    const verifier = this.verifierFor(token);
-    const { principal, expiresAt } = await verifier.verify(token);
-    if (this.tokens.size >= MAX_CACHED_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
-    this.tokens.set(token, { principal, expiresAt });
+  private async verify(header: string): Promise<Principal> {
+    const token = bearer(header);
+    const { principal, expiresAt } = await this.verifierFor(token).verify(token);
+    const key = header.slice(-CACHE_KEY_CHARS);
+    if (!this.tokens.has(key) && this.tokens.size >= MAX_CACHED_TOKENS)
+      this.tokens.delete(this.tokens.keys().next().value as string);
+    this.tokens.set(key, { header, principal, expiresAt });
     return principal;
   }
 
