@@ -68,7 +68,11 @@ async function loadAdapters() {
       pkg: pkg.name,
       version: plugin.version ?? pkg.version,
       description: plugin.description ?? pkg.description ?? '',
-      interfaces: plugin.interfaces.map((i) => ({ name: i.name, service: i.service.typeName })),
+      interfaces: plugin.interfaces.map((i) => ({
+        name: i.name,
+        service: i.service.typeName,
+        methods: i.service.methods.map((m) => `${m.name} ${i.access[m.localName]}`),
+      })),
     });
   }
   return adapters.sort(
@@ -121,11 +125,13 @@ function render(adapters) {
     '',
     '## Interfaces',
     '',
-    '| interface | gRPC service | backends |',
-    '| --- | --- | --- |',
+    'Each method with the permission an `access:` rule must grant for it (`admin` includes read and write).',
+    '',
+    '| interface | gRPC service | methods (permission) | backends |',
+    '| --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| \`${r.name}\` | \`${r.service}\` | ${adapters
+        `| \`${r.name}\` | \`${r.service}\` | ${r.methods.join(', ')} | ${adapters
           .filter((a) => a.interfaces.some((i) => i.name === r.name))
           .map((a) => a.type)
           .join(', ')} |`,
