@@ -79,10 +79,12 @@ async function main(): Promise<void> {
   if (!isClusterWorker()) {
     console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);
     console.log(`namespaces: ${names.join(', ') || 'none'}`);
+    // With TLS, buf curl needs the CA (--cacert) instead of prior knowledge; with auth, a token.
+    const flags = proxy.url.startsWith('https:') ? '--cacert CA.pem' : '--http2-prior-knowledge';
     console.log(`try it (from the repository root):
-  pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
+  pnpm exec buf curl --schema proto --protocol grpc ${flags} \\
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set -d '{"namespace":"default","key":"a","value":"aGVsbG8="}'
-  pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
+  pnpm exec buf curl --schema proto --protocol grpc ${flags} \\
     ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get -d '{"namespace":"default","key":"a"}'`);
   }
   logger.info({ address: proxy.url, namespaces: proxy.table.names() }, 'serving');
