@@ -29,11 +29,7 @@ import { proxyMiddleware } from './pipeline.js';
 import { mountReflection } from './reflection.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { createRouter } from './router.js';
-import { AccessPolicy } from './security/access.js';
-import { allowAdmin } from './security/admin-guard.js';
-import { AuditLog } from './security/audit.js';
-import { Authenticator } from './security/authenticate.js';
-import { loadListenerTls } from './security/tls.js';
+import { createSecurity } from './security/setup.js';
 
 /** Options for {@link startProxy}. */
 export interface ProxyOptions {
@@ -99,20 +95,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...opts.launchers,
   };
 
-  const { auth: authConfig, tls: tlsConfig, audit: auditConfig } = config.proxy;
-  const listenerTls = tlsConfig && loadListenerTls(tlsConfig);
-  const auth = authConfig && {
-    authenticator: new Authenticator(authConfig),
-    policy: new AccessPolicy(config.proxy.access),
-  };
-  if (auth) {
-    if (!tlsConfig) logger.warn('proxy.auth is on without proxy.tls: bearer tokens travel in clear text');
-    for (const ns of config.namespaces)
-      if (!ns.access.length && !config.proxy.access.length)
-        logger.warn({ namespace: ns.name }, 'namespace has no access rules: every call to it is denied');
-    void auth.authenticator.warm();
-  }
-
+  const security = createSecurity(config, logger);
   const base = { catalog, logger, metrics: metrics.plugins };
   const runtimes = await startNamespaces(config.namespaces, launchers, base);
   const table = new NamespaceTable(runtimes);
@@ -128,7 +111,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   const health = new HealthService(table, interfaces);
   const shutdownController = new AbortController();
-  const auditLog = auditConfig && new AuditLog(auditConfig);
   const pipeline = new Pipeline(
     proxyMiddleware({
       config,
@@ -136,8 +118,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       metrics,
       logger,
       tracing,
-      auth,
-      audit: auditLog,
+      auth: security.auth,
+      audit: security.audit,
       extra: opts.middleware ?? [],
     }),
     createRouter(table),
@@ -171,11 +153,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const listener = new DualProtocolListener(
     (req, res) => {
       if (isMetricsRequest(req)) {
-        if (!auth) void metrics.serve(res);
-        else
-          void allowAdmin(req, res, auth.authenticator, auth.policy, config.proxy.adminToken).then((ok) => {
-            if (ok) void metrics.serve(res);
-          });
+        security.guard(req, res, () => void metrics.serve(res));
         return;
       }
       if (applyCors(req, res, config.proxy.cors.allowedOrigins)) return;
@@ -183,7 +161,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       connectHandler(req, res);
     },
     fastPath && ((stream, headers) => fastPath.stream(stream, headers)),
-    listenerTls,
+    security.tls,
   );
   // `/metrics` on its own listener (e.g. 127.0.0.1:9464) for scrapers: no auth, bind it privately.
   const metricsListen = config.proxy.metrics.listen;
@@ -209,7 +187,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   } catch (err) {
     listener.tcp.close();
     metricsServer?.close();
-    await Promise.allSettled(runtimes.map((r) => r.handle.close()));
+    await Promise.allSettled([...runtimes.map((r) => r.handle.close()), security.close()]);
     throw err;
   }
 
@@ -234,7 +212,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       listener.destroyAll();
       metricsServer?.close();
       await Promise.allSettled(table.runtimes().map((r) => r.handle.close()));
-      await auditLog?.close();
+      await security.close();
       await tracing?.shutdown();
       logger.info('proxy stopped');
     })();
@@ -251,14 +229,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     metrics,
     pipeline,
     reload: () => {
-      if (tlsConfig)
-        try {
-          listener.reloadTls(loadListenerTls(tlsConfig));
-          logger.info('TLS certificates reloaded');
-        } catch (err) {
-          logger.error({ error: (err as Error).message }, 'TLS certificates not reloaded; the old ones stay');
-        }
-      auditLog?.reopen();
+      security.reload(listener);
       return reloader.reload();
     },
     shutdown,

@@ -7,6 +7,7 @@ import {
   createLogger,
   createPluginTransport,
   type InstantiateOptions,
+  type Logger,
   type PluginFactory,
   type PluginHandle,
 } from '@prism/sdk';
@@ -25,12 +26,16 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1:0 from `yaml` (a `namespaces:` document). */
-export async function startTestProxy(yaml: string): Promise<TestProxy> {
+/** Starts a proxy on 127.0.0.1:0 from `yaml` (a `namespaces:` document), logging to `opts.logger` if given. */
+export async function startTestProxy(
+  yaml: string,
+  opts: { readonly logger?: Logger } = {},
+): Promise<TestProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-proxy-test-'));
   const file = join(dir, 'prism.yaml');
   writeFileSync(file, yaml);
-  const logger = createLogger({ name: 'test-proxy', level: process.env.PRISM_LOG_LEVEL ?? 'warn' });
+  const logger =
+    opts.logger ?? createLogger({ name: 'test-proxy', level: process.env.PRISM_LOG_LEVEL ?? 'warn' });
   let proxy: RunningProxy;
   try {
     const { config, catalog } = await loadProxyConfig(file);
