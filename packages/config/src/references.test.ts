@@ -190,7 +190,9 @@ describe('secretPaths', () => {
   });
 
   it('is absent when the backend config has no references', () => {
-    const cfg = parse(redis('        url: redis://db:6379\n', 'proxy:\n  admin_token: ${env:T}\n'), { T: 'x' });
+    const cfg = parse(redis('        url: redis://db:6379\n', 'proxy:\n  admin_token: ${env:T}\n'), {
+      T: 'x',
+    });
     expect(cfg.namespaces[0]!.backend!.secretPaths).toBeUndefined();
   });
 });

@@ -12,20 +12,21 @@ export interface SplitConfig {
   readonly credentials: Record<string, string>;
 }
 
-const escape = (segment: string | number) => String(segment).replaceAll('~', '~0').replaceAll('.', '~1');
-const unescape = (segment: string) => segment.replaceAll('~1', '.').replaceAll('~0', '~');
+const escapeSegment = (segment: string | number) =>
+  String(segment).replaceAll('~', '~0').replaceAll('.', '~1');
+const unescapeSegment = (segment: string) => segment.replaceAll('~1', '.').replaceAll('~0', '~');
 
 /**
  * The credentials-map key of a config path: segments joined by `.` (`password`, `sasl.password`,
  * `servers.0`), with `~` written `~0` and `.` inside a key written `~1` (as JSON Pointer escapes `/`).
  */
 export function credentialKey(path: ConfigPath): string {
-  return path.map(escape).join('.');
+  return path.map(escapeSegment).join('.');
 }
 
 /** The segments of a {@link credentialKey} (array indexes stay strings; the target decides). */
 export function parseCredentialKey(key: string): string[] {
-  return key.split('.').map(unescape);
+  return key.split('.').map(unescapeSegment);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -48,7 +49,8 @@ export function splitCredentials(config: Record<string, unknown>, paths: readonl
   for (const path of paths) {
     if (path.length === 0) continue;
     let parent: unknown = out;
-    for (const segment of path.slice(0, -1)) parent = (parent as Record<string, unknown> | undefined)?.[segment];
+    for (const segment of path.slice(0, -1))
+      parent = (parent as Record<string, unknown> | undefined)?.[segment];
     const last = path[path.length - 1] as string | number;
     if (Array.isArray(parent) && typeof last === 'number' && typeof parent[last] === 'string') {
       credentials[credentialKey(path)] = parent[last];

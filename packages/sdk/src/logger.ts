@@ -25,6 +25,8 @@ export interface LoggerOptions {
   readonly level?: string;
   /** Write to this fd/stream instead of stdout (e.g. 2 for stderr). */
   readonly destination?: number;
+  /** Write each JSON line to this stream instead (e.g. to capture logs in a test); wins over `destination`. */
+  readonly stream?: { write(line: string): void };
 }
 
 /** A structured JSON logger (pino) that redacts secrets and URLs that may carry them. */
@@ -35,7 +37,7 @@ export function createLogger(opts: LoggerOptions) {
       level: opts.level ?? process.env.PRISM_LOG_LEVEL ?? 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    pino.destination({ dest: opts.destination ?? 1, sync: false }),
+    opts.stream ?? pino.destination({ dest: opts.destination ?? 1, sync: false }),
   );
 }
 

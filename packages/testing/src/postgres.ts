@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findBinary, isRoot, postgresBinDirs, run } from './binaries.js';
@@ -12,6 +12,11 @@ const execFileAsync = promisify(execFile);
 export interface StartPostgresOptions {
   /** Use this port instead of a free one. */
   readonly port?: number;
+  /**
+   * Create this login role (with CREATE on the `postgres` database) and require `scram-sha-256` for it on
+   * 127.0.0.1; the superuser `postgres` keeps trust auth so `url` and the helpers still work.
+   */
+  readonly auth?: { readonly user: string; readonly password: string };
 }
 
 /** A running PostgreSQL cluster; `url` connects as superuser `postgres` (trust auth on 127.0.0.1). */
@@ -20,7 +25,29 @@ export interface PostgresTestServer extends TestServer {
   readonly database: string;
   /** Directory of the Unix socket (inside the temp dir). */
   readonly socketDir: string;
+  /** With `auth`: the role that must log in with scram-sha-256. */
+  readonly authUser: string | undefined;
+  /** With `auth`: `postgres://<authUser>@127.0.0.1:<port>/postgres`, without the password. */
+  readonly authUrl: string | undefined;
+  /** Runs SQL as the superuser (psql) and returns its unaligned, tuples-only output. */
+  query(sql: string): Promise<string>;
+  /**
+   * Rotates the auth role's password (ALTER ROLE, as an operator would) and, unless `disconnect` is false,
+   * ends the role's sessions so clients must log in again.
+   */
+  setPassword(password: string, opts?: { readonly disconnect?: boolean }): Promise<void>;
 }
+
+/** A SQL string literal. */
+const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
+/** A SQL identifier. */
+const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
+
+// The superuser keeps trust (fixtures, helpers); every other role must prove its password with SCRAM.
+const SCRAM_HBA = `local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+`;
 
 function pgBin(name: string): string {
   return findBinary(name, 'postgresql', postgresBinDirs());
@@ -92,6 +119,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     '--no-sync',
   ]);
   run(init.cmd, init.args, { cwd: dir, timeoutMs: 120_000 });
+  if (opts.auth) writeFileSync(join(dataDir, 'pg_hba.conf'), SCRAM_HBA);
 
   const server = await startManagedServer(
     {
@@ -115,6 +143,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
           'full_page_writes=off',
           '-c',
           'max_connections=300',
+          '-c',
+          'password_encryption=scram-sha-256',
         ]),
       probe: pgIsReady,
       url: (port) => `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -133,12 +163,42 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     },
     opts.port,
   );
-  return Object.assign(server, { user: 'postgres', database: 'postgres', socketDir: dir });
+  const auth = opts.auth;
+  const query = (sql: string) => psql(server.url, sql);
+  if (auth) {
+    try {
+      await query(
+        `CREATE ROLE ${ident(auth.user)} LOGIN PASSWORD ${literal(auth.password)}; GRANT CREATE ON DATABASE postgres TO ${ident(auth.user)}`,
+      );
+    } catch (err) {
+      await server.dispose();
+      throw err;
+    }
+  }
+  const authUrl = auth
+    ? `postgres://${encodeURIComponent(auth.user)}@127.0.0.1:${server.port}/postgres`
+    : undefined;
+  return Object.assign(server, {
+    user: 'postgres',
+    database: 'postgres',
+    socketDir: dir,
+    authUser: auth?.user,
+    authUrl,
+    query,
+    setPassword: async (password: string, o: { readonly disconnect?: boolean } = {}) => {
+      if (!auth) throw new Error('setPassword needs a server started with { auth }');
+      await query(`ALTER ROLE ${ident(auth.user)} PASSWORD ${literal(password)}`);
+      if (o.disconnect !== false)
+        await query(
+          `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = ${literal(auth.user)}`,
+        );
+    },
+  });
 }
 
 let dbCounter = 0;
 
-async function psql(pgUrl: string, sql: string): Promise<void> {
+async function psql(pgUrl: string, sql: string): Promise<string> {
   const u = new URL(pgUrl);
   const args = [
     '-h',
@@ -157,7 +217,7 @@ async function psql(pgUrl: string, sql: string): Promise<void> {
   ];
   const env = { ...process.env, ...(u.password ? { PGPASSWORD: decodeURIComponent(u.password) } : {}) };
   try {
-    await execFileAsync(pgBin('psql'), args, { env, timeout: 30_000 });
+    return (await execFileAsync(pgBin('psql'), args, { env, timeout: 30_000 })).stdout;
   } catch (err) {
     throw new Error(
       `psql failed running ${sql}: ${(err as { stderr?: string }).stderr || (err as Error).message}`,

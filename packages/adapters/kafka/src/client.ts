@@ -158,7 +158,9 @@ export class KafkaBackend {
 
   #authError(reason: string): ConnectError {
     const sasl = this.#config.sasl;
-    const who = sasl ? `SASL user "${sasl.username}" (${sasl.mechanism})` : 'the connection (no sasl configured)';
+    const who = sasl
+      ? `SASL user "${sasl.username}" (${sasl.mechanism})`
+      : 'the connection (no sasl configured)';
     // librdkafka's text names the mechanism and the cause, never the password.
     return unauthenticated(`${this.#where}: the brokers rejected ${who}: ${reason}`);
   }

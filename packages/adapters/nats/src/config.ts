@@ -14,6 +14,7 @@ export const NatsConfigSchema = z
       .default(['nats://127.0.0.1:4222'])
       .transform((s) => (Array.isArray(s) ? s : [s])),
     user: z.string().min(1).optional(),
+    /** Prefer a `${env:NAME}` / `${file:/path}` reference: sidecar and remote plugins then get it as a credential. */
     password: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
     tls: z
@@ -62,7 +63,9 @@ export const NatsConfigSchema = z
     message: 'use either token or user/password, not both',
     path: ['token'],
   })
-  .refine((c) => !c.password || c.user, { message: 'password needs user', path: ['user'] });
+  .refine((c) => !c.password || c.user, { message: 'password needs user', path: ['user'] })
+  // A user alone cannot log in: the secret is missing from the config (e.g. an unset credential).
+  .refine((c) => !c.user || c.password, { message: 'user needs a password', path: ['password'] });
 
 /** Parsed NATS adapter config. */
 export type NatsConfig = z.output<typeof NatsConfigSchema>;

@@ -1,4 +1,4 @@
-import { ConnectError, type Logger, unavailable } from '@prism/sdk';
+import { ConnectError, invalidArgument, type Logger, unauthenticated, unavailable } from '@prism/sdk';
 import {
   type ConnectionOptions,
   type ConsumerConfig,
@@ -50,6 +50,8 @@ export class NatsBackend {
   private nc?: NatsConnection;
   private jsmP?: Promise<JetStreamManager>;
   private up = false;
+  /** The server's last refusal of our login (e.g. after a password rotation); cleared on reconnect. */
+  private authFailure: string | undefined;
   private readonly ensured = new Set<string>();
   readonly where: string;
 
@@ -97,11 +99,15 @@ export class NatsBackend {
 
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === Events.Disconnect) {
+      if (s.type === Events.Error && AUTH.has(String(s.data))) {
+        this.authFailure = String(s.data);
+        this.logger.warn({ code: s.data }, `${this.where}: the server refused the credentials`);
+      } else if (s.type === Events.Disconnect) {
         this.up = false;
         this.logger.warn({ server: s.data }, 'nats disconnected');
       } else if (s.type === Events.Reconnect) {
         this.up = true;
+        this.authFailure = undefined;
         // The server may have lost its JetStream state (e.g. a fresh memory store): re-check streams.
         this.ensured.clear();
         this.logger.info({ server: s.data }, 'nats reconnected');
@@ -116,6 +122,8 @@ export class NatsBackend {
 
   /** The connection, or UNAVAILABLE at once while the server is unreachable. */
   get conn(): NatsConnection {
+    // Refused at login (the server dropped us after a rotation): nothing works until a reconnect succeeds.
+    if (this.nc && this.authFailure) throw this.authError(this.authFailure);
     if (!this.nc || !this.connected)
       throw unavailable(`${this.where} is unavailable: not connected to ${this.config.servers.join(', ')}`);
     return this.nc;
@@ -185,11 +193,22 @@ export class NatsBackend {
     if (err instanceof ConnectError) return err;
     if (err instanceof NatsError && UNAVAILABLE.has(err.code))
       return unavailable(`${this.where} is unavailable: ${err.message}`);
-    if (err instanceof NatsError && AUTH.has(err.code))
-      return unavailable(
-        `${this.where} rejected the credentials (check user/password/token): ${err.message}`,
-      );
+    if (err instanceof NatsError && AUTH.has(err.code)) return this.authError(err.message);
     return err;
+  }
+
+  /**
+   * A refused login: UNAUTHENTICATED naming the user (never the secret), or INVALID_ARGUMENT when the
+   * server requires credentials and the config has none.
+   */
+  private authError(reason: string): ConnectError {
+    const c = this.config;
+    if (!c.user && !c.token)
+      return invalidArgument(
+        `${this.where}: the server requires credentials but none are configured (set user and password, or token): ${reason}`,
+      );
+    const who = c.user ? `user "${c.user}"` : 'the token';
+    return unauthenticated(`${this.where}: the server rejected the credentials of ${who}: ${reason}`);
   }
 
   /** Runs `fn`, mapping connectivity errors to UNAVAILABLE. */

@@ -1,7 +1,7 @@
-import { Code, ConnectError, type Logger, unavailable } from '@prism/sdk';
+import { Code, ConnectError, invalidArgument, type Logger, unavailable } from '@prism/sdk';
 import postgres from 'postgres';
 import { clientOptions, describeTarget, type PostgresConfig, passwordOf } from './config.js';
-import { mapPgError } from './errors.js';
+import { mapPgError, sqlState } from './errors.js';
 
 /** The postgres.js client type used throughout the adapter. */
 export type Sql = postgres.Sql;
@@ -24,6 +24,11 @@ export class PgClient {
   /** Queries in flight per caller signal: one abort listener per signal, however many calls share it. */
   private readonly inflight = new WeakMap<AbortSignal, Set<Query<unknown>>>();
   private closed = false;
+  /**
+   * The last refused login (28P01), until a query succeeds again. postgres.js can leave a call waiting on
+   * a connection whose re-login keeps failing; while this is set, calls get connect_timeout_ms, then this.
+   */
+  private authFailure: ConnectError | undefined;
 
   constructor(
     readonly config: PostgresConfig,
@@ -50,19 +55,26 @@ export class PgClient {
     if (signal?.aborted) throw new ConnectError(`${this.where}: call canceled`, Code.Canceled);
     let timer: NodeJS.Timeout | undefined;
     const untrack = signal ? this.track(signal, query) : undefined;
+    const refused = this.authFailure;
     const deadline = new Promise<never>((_, reject) => {
+      const ms = refused
+        ? Math.min(this.config.connect_timeout_ms, this.config.query_timeout_ms)
+        : this.config.query_timeout_ms;
       timer = setTimeout(() => {
         query.cancel?.();
-        const ms = this.config.query_timeout_ms;
-        reject(unavailable(`${this.where} did not answer within ${ms} ms (query_timeout_ms)`));
-      }, this.config.query_timeout_ms);
+        reject(refused ?? unavailable(`${this.where} did not answer within ${ms} ms (query_timeout_ms)`));
+      }, ms);
     });
     try {
-      return await Promise.race([query, deadline]);
+      const result = await Promise.race([query, deadline]);
+      this.authFailure = undefined;
+      return result;
     } catch (err) {
       // A query we canceled because the caller left fails with query_canceled: report the real reason.
       if (signal?.aborted) throw new ConnectError(`${this.where}: call canceled`, Code.Canceled);
-      throw this.mapError(err);
+      const mapped = this.mapError(err);
+      if (mapped instanceof ConnectError && mapped.code === Code.Unauthenticated) this.authFailure = mapped;
+      throw mapped;
     } finally {
       clearTimeout(timer);
       untrack?.();
@@ -86,7 +98,20 @@ export class PgClient {
 
   /** Maps any failure to a Connect error naming the namespace and backend. */
   mapError(err: unknown): unknown {
-    return mapPgError(err, this.where, this.scrub);
+    return this.missingPassword(err, this.where) ?? mapPgError(err, this.where, this.scrub);
+  }
+
+  /**
+   * The server asked for a password we do not have (postgres.js then sends an empty one, refused with
+   * 28P01): the config lacks its secret, which INVALID_ARGUMENT says, rather than a wrong secret.
+   */
+  private missingPassword(err: unknown, where: string): ConnectError | undefined {
+    if (this.password !== undefined || sqlState(err) !== '28P01') return undefined;
+    const user =
+      this.config.user ?? (this.config.url ? decodeURIComponent(new URL(this.config.url).username) : '');
+    return invalidArgument(
+      `${where}: the server requires a password for user "${user || 'postgres'}" but no password is configured (set password, e.g. password: \${env:PGPASSWORD})`,
+    );
   }
 
   /** A start-up failure as a clear error naming namespace, backend and target (password redacted). */
@@ -101,7 +126,7 @@ export class PgClient {
         undefined,
         err.cause,
       );
-    const mapped = mapPgError(err, at, this.scrub);
+    const mapped = this.missingPassword(err, at) ?? mapPgError(err, at, this.scrub);
     if (mapped instanceof ConnectError) return mapped;
     const message = this.scrub(err instanceof Error ? err.message : String(err));
     return new Error(`cannot prepare PostgreSQL for ${at}: ${message}`);

@@ -6,7 +6,9 @@ import {
   failedPrecondition,
   invalidArgument,
   isConnectionError,
+  permissionDenied,
   resourceExhausted,
+  unauthenticated,
   unavailable,
 } from '@prism/sdk';
 
@@ -42,7 +44,11 @@ export function mapPgError(err: unknown, where: string, scrub: (s: string) => st
   if (state === '40001' || state === '40P01') return aborted(`${msg}; retry the call`);
   if (state === '53100' || state === '53200') return resourceExhausted(msg);
   if (state === '54000') return invalidArgument(msg); // e.g. a key too large for the btree index
-  // 28 auth failures, 3D000 unknown database, 42501 missing privilege: configuration problems.
-  if (state.startsWith('28') || state === '3D000' || state === '42501') return failedPrecondition(msg);
+  // 28P01: wrong password or unknown role (the server does not say which), also after a rotation.
+  if (state === '28P01') return unauthenticated(msg);
+  // 28000: pg_hba.conf has no entry for us, or the role may not log in.
+  if (state === '28000') return permissionDenied(msg);
+  // 3D000 unknown database, 42501 missing privilege: configuration problems.
+  if (state === '3D000' || state === '42501') return failedPrecondition(msg);
   return new ConnectError(msg, Code.Internal, undefined, undefined, err);
 }

@@ -124,7 +124,7 @@ describe('postgres authentication', () => {
     expect(ce.rawMessage).toMatch(/password authentication failed/);
     expect(ce.rawMessage).toContain('prism_app:***@');
     expect(ce.rawMessage).not.toContain('wr0ng-s3cret');
-    expect(ce.code).toBe(Code.FailedPrecondition);
+    expect(ce.code).toBe(Code.Unauthenticated);
   });
 
   it('rejects a wrong password given as a separate field, without the secret', async () => {

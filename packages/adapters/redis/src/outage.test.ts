@@ -124,7 +124,7 @@ describe('redis adapter: outages and credentials', () => {
       const err = await errorOf(() =>
         instantiatePlugin(plugin, cfg, { namespace: 'badauth', logger: log.logger }),
       );
-      expect(Code[err.code]).toBe(Code[Code.Unavailable]);
+      expect(Code[err.code]).toBe(Code[Code.Unauthenticated]);
       expect(err.rawMessage).toMatch(/redis backend of namespace "badauth"/);
       expect(err.rawMessage).toMatch(/WRONGPASS|invalid username-password|NOAUTH/i);
       expect(err.rawMessage).not.toContain(wrong);
@@ -134,6 +134,7 @@ describe('redis adapter: outages and credentials', () => {
       instantiatePlugin(plugin, { url: redis.url }, { namespace: 'noauth', logger: log.logger }),
     );
     expect(none.rawMessage).toMatch(/namespace "noauth".*NOAUTH/);
+    expect(Code[none.code]).toBe(Code[Code.InvalidArgument]);
   });
 
   it('refuses to start when Redis is unreachable, naming namespace and redacted URL', async () => {
