@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface } from '@prism/keyvalue-basic';
 import { ListBasicInterface } from '@prism/proto/prism/list/v1/list_basic_pb';
-import { type ProxyProcess, ROOT, startProxyProcess } from './proxy-process.js';
+import { PROXY_MAIN, type ProxyProcess, ROOT, startProxyProcess } from './proxy-process.js';
 
 const run = promisify(execFile);
 const BUF = join(ROOT, 'node_modules/.bin/buf');
@@ -99,6 +99,21 @@ describe('proxy process lifecycle', () => {
     await client.set({ namespace: 'default', key: 'a', value: new Uint8Array([1]) });
     expect(await proxy.stop('SIGTERM')).toBe(0);
   });
+
+  it('ends on SIGTERM from a supervisor that closes its stdout and stderr (spawnSync with a timeout)', async () => {
+    // spawnSync blocks its process, so it runs in a child: if the proxy never exits, this test times out
+    // instead of hanging the run. On timeout spawnSync sends SIGTERM and closes the proxy's pipes.
+    const script = `
+      const { spawnSync } = require('node:child_process');
+      const t0 = Date.now();
+      const r = spawnSync(process.execPath, [${JSON.stringify(PROXY_MAIN)}, '--port', '0'], { timeout: 3000 });
+      console.log(JSON.stringify({ ms: Date.now() - t0, status: r.status, signal: r.signal, out: String(r.stdout) }));`;
+    const { stdout } = await run(process.execPath, ['-e', script], { timeout: 20_000 });
+    const r = JSON.parse(stdout) as { ms: number; status: number | null; signal: string | null; out: string };
+    expect(r.out).toMatch(/serving Connect, gRPC and gRPC-web/);
+    expect(r).toMatchObject({ status: 0, signal: null });
+    expect(r.ms).toBeLessThan(3000 + 10_000); // the drain timeout bounds the exit
+  }, 30_000);
 
   it('refuses an invalid config with the file, line, namespace and field', async () => {
     const file = join(tmpdir(), `prism-bad-${process.pid}.yaml`);

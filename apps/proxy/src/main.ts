@@ -92,12 +92,25 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'draining');
     proxy.shutdown().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: Error) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
+  };
+  /**
+   * Flushes the log while the event loop runs, then exits. At exit pino flushes synchronously, and
+   * sonic-boom retries a write to a closed pipe forever: a supervisor that closed our stdout after
+   * SIGTERM (spawnSync with a timeout does) would otherwise keep the process alive. An async flush
+   * meets the broken pipe first, and pino then stops writing.
+   */
+  const exit = (code: number) => {
+    const timer = setTimeout(() => process.exit(code), 1000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      process.exit(code);
+    });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
