@@ -6,6 +6,7 @@ import type { PluginMode, PrismConfig } from '@prism/config';
 import {
   CLIENT_CERTIFICATE,
   clientCertificateOf,
+  clientInputErrors,
   createLogger,
   createUnaryServer,
   type InterfaceDefinition,
@@ -16,9 +17,11 @@ import {
   Pipeline,
   socketOf,
   startTracing,
+  strictJsonOptions,
 } from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
 import { applyCors } from './cors.js';
+import type { BackendRetryOptions } from './degraded.js';
 import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
@@ -48,6 +51,8 @@ export interface ProxyOptions {
   readonly configFile?: string;
   /** Extra middleware, run for every call after the built-in ones (see pipeline.ts). */
   readonly middleware?: readonly Middleware[];
+  /** Backoff of namespaces whose backend was unreachable at start (default 500 ms doubling to 30 s, jittered). */
+  readonly backendRetry?: BackendRetryOptions;
 }
 
 /** A proxy that is serving. */
@@ -97,7 +102,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const security = createSecurity(config, logger);
   const base = { catalog, logger, metrics: metrics.plugins };
-  const runtimes = await startNamespaces(config.namespaces, launchers, base);
+  // A namespace whose backend is down answers UNAVAILABLE and keeps starting, unless require_all_backends.
+  const start = {
+    degraded: !config.proxy.requireAllBackends,
+    ...(opts.backendRetry ? { retry: opts.backendRetry } : {}),
+  };
+  const runtimes = await startNamespaces(config.namespaces, launchers, base, start);
   const table = new NamespaceTable(runtimes);
   const reloader = new Reloader({
     configFile: opts.configFile,
@@ -108,6 +118,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     base,
     logger,
     metrics,
+    start,
   });
   const health = new HealthService(table, interfaces);
   const shutdownController = new AbortController();
@@ -136,6 +147,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         .set(PEER_ADDRESS, req.socket?.remoteAddress)
         .set(CLIENT_CERTIFICATE, clientCertificateOf(socketOf(req))),
     readMaxBytes: config.proxy.readMaxBytes,
+    interceptors: [clientInputErrors],
+    jsonOptions: strictJsonOptions,
     // gzip only pays off for large messages; below this, compressing (when a client offers
     // grpc-accept-encoding) costs more CPU than it saves on the wire.
     compressMinBytes: 16 * 1024,

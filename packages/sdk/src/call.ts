@@ -66,6 +66,12 @@ export interface CallInit<Req = unknown> {
 const EMPTY_HEADERS: HeaderReader = { get: () => null };
 
 /**
+ * A caller that goes away this close to its deadline gave up at the deadline: its clock started before
+ * the request reached us (transit, a loaded machine), so it times out a little before our timer.
+ */
+const GONE_AT_DEADLINE_MS = 50;
+
+/**
  * One RPC as it travels through a pipeline: what is called (namespace, interface, method, request),
  * its deadline and cancellation, the caller (headers, peer, principal), tracing, and a typed value bag
  * for middleware. It is also the {@link CallContext} the implementation receives, so a call allocates
@@ -189,10 +195,11 @@ export class Call<Req = unknown> implements CallContext {
 
   /**
    * Why a call whose caller went away ended: DEADLINE_EXCEEDED when its deadline has (about) passed, since
-   * a client usually gives up at its own deadline a moment before ours fires; CANCELED otherwise.
+   * a client usually gives up at its own deadline a moment before ours fires (see GONE_AT_DEADLINE_MS);
+   * CANCELED otherwise.
    */
   goneReason(): ConnectError {
-    if (this.deadline !== undefined && Date.now() >= this.deadline - 5)
+    if (this.deadline !== undefined && Date.now() >= this.deadline - GONE_AT_DEADLINE_MS)
       return new ConnectError(
         `deadline exceeded: ${this.procedure} on namespace "${this.namespace}" did not finish in time`,
         Code.DeadlineExceeded,

@@ -1,4 +1,5 @@
 export { z } from 'zod';
+export * from './bounded.js';
 export * from './call.js';
 export * from './client.js';
 export * from './credentials.js';
@@ -22,6 +23,7 @@ export * from './serve.js';
 export * from './stream-buffer.js';
 export * from './tracing.js';
 export * from './wire/client-certificate.js';
+export * from './wire/client-errors.js';
 export * from './wire/connect-door.js';
 export * from './wire/stream-hook.js';
 export * from './wire/unary-server.js';

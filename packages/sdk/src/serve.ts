@@ -11,6 +11,7 @@ import type { PluginDefinition } from './plugin.js';
 import { PluginHost } from './plugin-host.js';
 import { createPromMetrics } from './prometheus.js';
 import { startTracing, type TracingOptions } from './tracing.js';
+import { clientInputErrors, strictJsonOptions } from './wire/client-errors.js';
 import { PEER_ADDRESS } from './wire/connect-door.js';
 import { hookStreams } from './wire/stream-hook.js';
 
@@ -87,6 +88,8 @@ export async function servePlugin(def: PluginDefinition, opts?: ServeOptions): P
   const connectHandler = connectNodeAdapter({
     routes: (router) => host.mount(router),
     readMaxBytes: opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    interceptors: [clientInputErrors],
+    jsonOptions: strictJsonOptions,
     contextValues: (req) => {
       const values = createContextValues();
       values.set(PEER_ADDRESS, req.socket?.remoteAddress);

@@ -1,7 +1,16 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { Readable } from 'node:stream';
-import { create, type DescMethod, fromBinary, isMessage, toBinary } from '@bufbuild/protobuf';
+import zlib from 'node:zlib';
+import {
+  create,
+  type DescMethod,
+  fromBinary,
+  fromJsonString,
+  isMessage,
+  toBinary,
+  toJsonString,
+} from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 // connect-es marks these helpers internal: the workspace pins @connectrpc/connect to one exact version,
 // and wire.parity.test.ts compares every answer of this module with connect-node's own.
@@ -16,12 +25,14 @@ import type { InterfaceDefinition } from '../interface.js';
 import { isPromise } from '../pipeline.js';
 import { type ClientCertificate, clientCertificateOf, socketOf } from './client-certificate.js';
 
-// The unary hot path, shared by the proxy's client port and the plugin host. Binary-protobuf unary calls
-// (gRPC, gRPC-web and Connect; uncompressed) are decoded, handed to the pipeline and answered right on the
-// HTTP/2 stream or HTTP/1.1 response: no compat objects, no per-call async iterables or header objects.
-// Everything else (streams, JSON, compression, GET) is left to connect-node, which the caller mounts too.
+// The unary hot path, shared by the proxy's client port and the plugin host. Unary calls (gRPC, gRPC-web,
+// Connect with binary or JSON messages; identity, gzip or br requests) are decoded, handed to the pipeline
+// and answered right on the HTTP/2 stream or HTTP/1.1 response (uncompressed): no compat objects, no
+// per-call async iterables or header objects. Every malformed body is INVALID_ARGUMENT here (connect-node
+// says INTERNAL for some). Everything else (streams, GET, other encodings) is left to connect-node.
 
-type Protocol = 'grpc' | 'grpcweb' | 'connect';
+/** `connectjson` is the Connect protocol with the JSON codec; it answers like `connect` otherwise. */
+type Protocol = 'grpc' | 'grpcweb' | 'connect' | 'connectjson';
 type Headers1 = http.IncomingHttpHeaders | http2.IncomingHttpHeaders;
 
 interface Route {
@@ -36,11 +47,16 @@ const PROTOCOL_OF: Readonly<Record<string, Protocol>> = {
   'application/grpc-web': 'grpcweb',
   'application/grpc-web+proto': 'grpcweb',
   'application/proto': 'connect',
+  'application/json': 'connectjson',
 };
 
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto' } as const;
 const WEB_HEADERS = { ':status': 200, 'content-type': 'application/grpc-web+proto' } as const;
 const CONNECT_HEADERS = { ':status': 200, 'content-type': 'application/proto' } as const;
+const CONNECT_JSON_HEADERS = { ':status': 200, 'content-type': 'application/json' } as const;
+// As connect-es reads and writes JSON (unknown fields ignored), but invalid UTF-8 is an error, not U+FFFD.
+const JSON_OPTIONS = { ignoreUnknownFields: true } as const;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const GRPC_OK_TRAILERS = { 'grpc-status': '0' } as const;
 const WEB_OK_TRAILER = frame(Buffer.from('grpc-status: 0\r\n'), 0x80);
 const EMPTY = Buffer.alloc(0);
@@ -104,20 +120,18 @@ export function createUnaryServer(
   const accept = (h: Headers1, rawStream: boolean): Protocol | undefined => {
     const protocol = PROTOCOL_OF[h['content-type'] ?? ''];
     if (protocol === undefined) return undefined;
-    if (protocol === 'connect')
-      return (h['content-encoding'] ?? 'identity') === 'identity' ? protocol : undefined;
-    if ((h['grpc-encoding'] ?? 'identity') !== 'identity') return undefined;
+    if (encodingOf(h, protocol) === undefined) return undefined;
     return protocol === 'grpc' && !rawStream ? undefined : protocol;
   };
 
   /** The absolute deadline the headers ask for, or an INVALID_ARGUMENT for a malformed one. */
   const deadlineOf = (h: Headers1, protocol: Protocol): number | ConnectError | undefined => {
-    const raw = protocol === 'connect' ? h['connect-timeout-ms'] : h['grpc-timeout'];
+    const connect = protocol === 'connect' || protocol === 'connectjson';
+    const raw = connect ? h['connect-timeout-ms'] : h['grpc-timeout'];
     if (raw === undefined) return undefined;
-    const { timeoutMs, error } =
-      protocol === 'connect'
-        ? parseConnectTimeout(String(raw), NO_MAX_TIMEOUT)
-        : parseGrpcTimeout(String(raw), NO_MAX_TIMEOUT);
+    const { timeoutMs, error } = connect
+      ? parseConnectTimeout(String(raw), NO_MAX_TIMEOUT)
+      : parseGrpcTimeout(String(raw), NO_MAX_TIMEOUT);
     if (error) return error;
     return timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   };
@@ -142,19 +156,57 @@ export function createUnaryServer(
       reply.error(deadline);
       return;
     }
+    let message: Uint8Array;
+    let compressed: boolean;
+    try {
+      ({ message, compressed } = unwrap(body, protocol, readMaxBytes));
+    } catch (err) {
+      reply.error(err as ConnectError);
+      return;
+    }
+    const encoding = compressed ? (encodingOf(headers, protocol) as Encoding) : 'identity';
+    if (compressed && encoding === 'identity' && protocol !== 'connect' && protocol !== 'connectjson') {
+      reply.error(
+        new ConnectError(
+          'protocol error: the message is flagged compressed but the call sets no grpc-encoding',
+          Code.InvalidArgument,
+        ),
+      );
+      return;
+    }
+    const json = protocol === 'connectjson';
+    if (encoding === 'identity') run(route, json, headers, peer, clientCert, message, deadline, reply);
+    else
+      decompress(encoding, message, readMaxBytes).then(
+        (plain) => run(route, json, headers, peer, clientCert, plain, deadline, reply),
+        (err: ConnectError) => reply.error(err),
+      );
+  };
+
+  /** Decodes the request message and runs the call. */
+  const run = (
+    route: Route,
+    json: boolean,
+    headers: Headers1,
+    peer: string | undefined,
+    clientCert: ClientCertificate | undefined,
+    message: Uint8Array,
+    deadline: number | undefined,
+    reply: Reply,
+  ): void => {
     let request: { namespace?: string };
     try {
-      request = fromBinary(route.method.input, unwrap(body, protocol, readMaxBytes)) as {
-        namespace?: string;
-      };
+      request = (
+        json
+          ? fromJsonString(route.method.input, UTF8.decode(message), JSON_OPTIONS)
+          : fromBinary(route.method.input, message)
+      ) as { namespace?: string };
     } catch (err) {
       reply.error(
-        err instanceof ConnectError
-          ? err
-          : new ConnectError(
-              `cannot decode ${route.method.input.typeName}: ${(err as Error).message}`,
-              Code.InvalidArgument,
-            ),
+        new ConnectError(
+          `cannot decode ${route.method.input.typeName}: ${(err as Error).message}`,
+          Code.InvalidArgument,
+        ),
       );
       return;
     }
@@ -175,7 +227,8 @@ export function createUnaryServer(
     const answer = (out: unknown) => {
       let bytes: Uint8Array;
       try {
-        bytes = toBinary(output, isMessage(out, output) ? out : create(output, out as never));
+        const msg = isMessage(out, output) ? out : create(output, out as never);
+        bytes = json ? Buffer.from(toJsonString(output, msg)) : toBinary(output, msg);
       } catch (err) {
         reply.error(ConnectError.from(err, Code.Internal));
         return;
@@ -254,23 +307,57 @@ function tooLarge(size: number | undefined, readMaxBytes: number): ConnectError 
   );
 }
 
-/** The message bytes of a request body: the body itself for Connect, the single envelope otherwise. */
-function unwrap(body: Buffer, protocol: Protocol, readMaxBytes: number): Uint8Array {
-  if (protocol === 'connect') {
+type Encoding = 'identity' | 'gzip' | 'br';
+const ENCODINGS: ReadonlySet<string> = new Set(['identity', 'gzip', 'br']);
+
+/** The request's content encoding when it is one served here (identity, gzip, br), else undefined. */
+function encodingOf(h: Headers1, protocol: Protocol): Encoding | undefined {
+  const raw =
+    protocol === 'connect' || protocol === 'connectjson' ? h['content-encoding'] : h['grpc-encoding'];
+  if (raw === undefined) return 'identity';
+  return typeof raw === 'string' && ENCODINGS.has(raw) ? (raw as Encoding) : undefined;
+}
+
+/**
+ * The message bytes of a request body: the body itself for Connect, the single envelope otherwise;
+ * `compressed` when they are in the call's encoding (a Connect body with a content-encoding, or an
+ * envelope flagged compressed).
+ */
+function unwrap(
+  body: Buffer,
+  protocol: Protocol,
+  readMaxBytes: number,
+): { message: Uint8Array; compressed: boolean } {
+  if (protocol === 'connect' || protocol === 'connectjson') {
     if (body.length > readMaxBytes) throw tooLarge(body.length, readMaxBytes);
-    return body;
+    return { message: body, compressed: true };
   }
   if (body.length < 5) throw new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
   const len = body.readUInt32BE(1);
-  if (body[0] !== 0)
-    throw new ConnectError(
-      'protocol error: the message is flagged compressed but the call sets no grpc-encoding',
-      Code.InvalidArgument,
-    );
   if (len > readMaxBytes) throw tooLarge(len, readMaxBytes);
   if (body.length !== 5 + len)
     throw new ConnectError('protocol error: expected exactly one message', Code.InvalidArgument);
-  return body.subarray(5);
+  if (body[0] !== 0 && body[0] !== 1)
+    throw new ConnectError(`protocol error: invalid envelope flags ${body[0]}`, Code.InvalidArgument);
+  return { message: body.subarray(5), compressed: body[0] === 1 };
+}
+
+/** Inflates a request (bounded by readMaxBytes, so a small bomb cannot take the memory). */
+function decompress(encoding: 'gzip' | 'br', data: Uint8Array, readMaxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, out: Buffer) => {
+      if (!err) resolve(out);
+      else if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        reject(tooLarge(undefined, readMaxBytes));
+      else
+        reject(
+          new ConnectError(`cannot decompress the ${encoding} request: ${err.message}`, Code.InvalidArgument),
+        );
+    };
+    const opts = { maxOutputLength: readMaxBytes };
+    if (encoding === 'gzip') zlib.gunzip(data, opts, done);
+    else zlib.brotliDecompress(data, opts, done);
+  });
 }
 
 function headerObject(h: globalThis.Headers): Record<string, string> {
@@ -324,7 +411,7 @@ function h2Reply(stream: http2.ServerHttp2Stream, protocol: Protocol): Reply {
         stream.respond(WEB_HEADERS);
         stream.end(Buffer.concat([frame(bytes), WEB_OK_TRAILER]));
       } else {
-        stream.respond(CONNECT_HEADERS);
+        stream.respond(protocol === 'connect' ? CONNECT_HEADERS : CONNECT_JSON_HEADERS);
         stream.end(bytes);
       }
     },
@@ -361,7 +448,14 @@ function compatReply(res: http.ServerResponse | http2.Http2ServerResponse, proto
           { 'content-type': WEB_HEADERS['content-type'] },
           Buffer.concat([frame(bytes), WEB_OK_TRAILER]),
         );
-      else send(200, { 'content-type': CONNECT_HEADERS['content-type'] }, bytes);
+      else
+        send(
+          200,
+          {
+            'content-type': (protocol === 'connect' ? CONNECT_HEADERS : CONNECT_JSON_HEADERS)['content-type'],
+          },
+          bytes,
+        );
     },
     error(err) {
       if (protocol === 'grpcweb')
