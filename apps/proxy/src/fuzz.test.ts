@@ -97,8 +97,10 @@ function request(r: Rng): Request {
       : mutate(r, VALID);
   let body: Buffer;
   const enveloped = protocol === 'grpc' || protocol === 'grpc-web' || stream;
-  if (protocol === 'grpc') (headers['content-type'] = 'application/grpc'), (headers.te = 'trailers');
-  else if (protocol === 'grpc-web') headers['content-type'] = 'application/grpc-web+proto';
+  if (protocol === 'grpc') {
+    headers['content-type'] = 'application/grpc';
+    headers.te = 'trailers';
+  } else if (protocol === 'grpc-web') headers['content-type'] = 'application/grpc-web+proto';
   else {
     const json = protocol === 'connect-json';
     headers['content-type'] = stream

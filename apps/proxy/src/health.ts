@@ -14,6 +14,7 @@ export { Health };
 
 export class HealthService {
   private shuttingDown = false;
+  private readonly polls = new Map<string, { at: number; status: Promise<Status | undefined> }>();
 
   constructor(
     private readonly table: NamespaceTable,
@@ -39,11 +40,27 @@ export class HealthService {
     return undefined;
   }
 
+  /**
+   * The status as watchers see it: every Watch of one service shares one evaluation per interval, so a
+   * thousand watchers on a sidecar namespace cost one plugin health call per second, not a thousand.
+   */
+  private polled(service: string): Promise<Status | undefined> {
+    const now = Date.now();
+    const hit = this.polls.get(service);
+    if (hit && now - hit.at < WATCH_INTERVAL_MS) return hit.status;
+    const status = this.status(service);
+    this.polls.set(service, { at: now, status });
+    // Forget services nobody watches any more (the map only holds recently polled names).
+    if (this.polls.size > 1000)
+      for (const [k, v] of this.polls) if (now - v.at >= WATCH_INTERVAL_MS) this.polls.delete(k);
+    return status;
+  }
+
   /** Streams the status of `service` whenever it changes, until the caller goes away. */
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<{ status: Status }> {
     let last: Status | undefined;
     while (!signal.aborted) {
-      const status = (await this.status(service)) ?? Status.SERVICE_UNKNOWN;
+      const status = (await this.polled(service)) ?? Status.SERVICE_UNKNOWN;
       if (status !== last) {
         last = status;
         yield { status };

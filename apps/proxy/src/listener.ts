@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { hookStreams, type StreamHook } from '@prism/sdk';
+import { ConnectionGuard, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-guard.js';
 
 /** A request handler both HTTP/1.1 and HTTP/2 servers accept. */
 export type DualHandler = (
@@ -33,6 +34,8 @@ export class DualProtocolListener {
   readonly tcp: net.Server;
   readonly h2: http2.Http2Server | http2.Http2SecureServer;
   readonly h1: http.Server | undefined;
+  /** Connection counts and the timers that close lagging connections. */
+  readonly guard: ConnectionGuard;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Sockets = new Set<net.Socket>();
 
@@ -41,19 +44,35 @@ export class DualProtocolListener {
    *   others get the compat request/response objects `handler` expects (they cost per request, so the
    *   unary fast path works on the raw stream).
    */
-  constructor(handler: DualHandler, streamHook?: StreamHook, tlsOptions?: ListenerTls) {
-    const settings = { maxConcurrentStreams: 1000 };
+  constructor(
+    handler: DualHandler,
+    streamHook?: StreamHook,
+    tlsOptions?: ListenerTls,
+    limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+  ) {
+    const guard = new ConnectionGuard(limits);
+    this.guard = guard;
+    const settings = { maxConcurrentStreams: limits.maxStreamsPerConnection };
     if (tlsOptions) {
       const secure = http2.createSecureServer(
-        { ...secureContext(tlsOptions), settings, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] },
+        {
+          ...secureContext(tlsOptions),
+          settings,
+          allowHTTP1: true,
+          ALPNProtocols: ['h2', 'http/1.1'],
+          handshakeTimeout: limits.firstBytesTimeoutMs,
+        },
         handler,
       );
+      secure.on('connection', (socket: net.Socket) => guard.admit(socket));
       secure.on('secureConnection', (socket: tls.TLSSocket) => {
         socket.setNoDelay(true);
         if (socket.alpnProtocol === 'h2') return;
         this.h1Sockets.add(socket);
         socket.once('close', () => this.h1Sockets.delete(socket));
+        guard.watchHttp1(socket);
       });
+      guard.guardHttp1Requests(secure);
       // A failed handshake (bad or missing client certificate, plaintext on the TLS port) only ends that connection.
       secure.on('tlsClientError', (_err, socket) => socket.destroy());
       this.h2 = secure;
@@ -61,10 +80,14 @@ export class DualProtocolListener {
       this.tcp = secure;
     } else {
       this.h2 = http2.createServer({ settings }, handler);
-      this.h1 = http.createServer({ keepAliveTimeout: 5000 }, handler);
-      this.tcp = net.createServer({ noDelay: true }, (socket) => this.route(socket));
+      this.h1 = http.createServer({ keepAliveTimeout: limits.keepAliveTimeoutMs }, handler);
+      guard.guardHttp1Requests(this.h1);
+      this.tcp = net.createServer({ noDelay: true }, (socket) => {
+        if (guard.admit(socket)) this.route(socket);
+      });
     }
     if (streamHook) hookStreams(this.h2, streamHook);
+    guard.guardHttp2(this.h2);
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
@@ -87,11 +110,13 @@ export class DualProtocolListener {
 
   private route(socket: net.Socket): void {
     let head: Buffer = Buffer.alloc(0);
+    const decided = this.guard.firstBytes(socket);
     const onData = (chunk: Buffer) => {
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
       const n = Math.min(head.length, H2_PREFACE.length);
       const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (isH2 && head.length < H2_PREFACE.length) return; // need more bytes to decide
+      decided();
       socket.off('data', onData);
       socket.pause();
       socket.unshift(head);
@@ -101,12 +126,14 @@ export class DualProtocolListener {
       } else {
         this.h1Sockets.add(socket);
         socket.once('close', () => this.h1Sockets.delete(socket));
+        this.guard.watchHttp1(socket);
         this.h1?.emit('connection', socket);
         socket.resume();
       }
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());
+    socket.once('close', decided);
   }
 
   /** Binds the port; resolves with the bound port (useful with port 0). */

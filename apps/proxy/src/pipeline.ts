@@ -1,5 +1,6 @@
 import type { PrismConfig } from '@prism/config';
 import { deadlines, type Logger, type Middleware, requestLog, type Tracing, tracing } from '@prism/sdk';
+import { streamCap } from './capacity.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { NamespaceTable } from './namespaces.js';
 import { type AccessPolicy, authorize } from './security/access.js';
@@ -36,6 +37,7 @@ export function proxyMiddleware(p: PipelineParts): Middleware[] {
     deadlines,
     ...(p.auth ? [authenticate(p.auth.authenticator), authorize(p.auth.policy, p.table)] : []),
     limits(p.table),
+    streamCap(p.config.proxy.connections.maxOpenStreams),
     ...(p.extra ?? []),
   ];
 }

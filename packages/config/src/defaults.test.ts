@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_YAML } from './default.js';
 import { loadConfig } from './load.js';
 import { parseConfig } from './parse.js';
 import { ConfigError } from './problems.js';
+import { PROXY_DEFAULTS } from './proxy.js';
 
 const parse = (yaml: string) => parseConfig(yaml, { file: 'prism.yaml', catalog, env: {} });
 const kv = (extra = '') =>
@@ -36,6 +37,8 @@ describe('proxy defaults', () => {
       limits: DEFAULT_LIMITS,
       metrics: { enabled: true },
       access: [],
+      requireAllBackends: false,
+      connections: PROXY_DEFAULTS.connections,
     });
     expect(cfg.proxy.adminToken).toBeUndefined();
     expect(cfg.proxy.tracing).toBeUndefined();
@@ -58,6 +61,8 @@ describe('proxy defaults', () => {
   admin_token: s3cret
   metrics: { enabled: false }
   tracing: { otlp_endpoint: "http://127.0.0.1:4318/v1/traces", sample_ratio: 0.5 }
+  require_all_backends: true
+  connections: { max_per_ip: 50, idle_session_timeout_ms: 60000 }
 ${kv()}`);
     expect(cfg.proxy).toEqual({
       listen: { host: '127.0.0.1', port: 9000 },
@@ -69,6 +74,8 @@ ${kv()}`);
       metrics: { enabled: false },
       tracing: { otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 0.5 },
       access: [],
+      requireAllBackends: true,
+      connections: { ...PROXY_DEFAULTS.connections, maxPerIp: 50, idleSessionTimeoutMs: 60000 },
     });
     expect(parse(`proxy: { tracing: { otlp_endpoint: "https://c:4318/v1/traces" } }`).proxy.tracing).toEqual({
       otlpEndpoint: 'https://c:4318/v1/traces',
@@ -82,6 +89,9 @@ ${kv()}`);
     expect(problemAt(problems, 'proxy.tracing.sample_ratio').message).toMatch(/from 0 to 1/);
     expect(
       problemAt(problemsOf(`proxy:\n  metrics: { enabled: "yes" }\n`), 'proxy.metrics.enabled').message,
+    ).toMatch(/true or false/);
+    expect(
+      problemAt(problemsOf(`proxy:\n  require_all_backends: "yes"\n`), 'proxy.require_all_backends').message,
     ).toMatch(/true or false/);
   });
 

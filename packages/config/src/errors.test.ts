@@ -88,7 +88,7 @@ namespaces:
 
   it('lists the allowed keys when nothing is close', () => {
     expect(problemAt(problemsOf('proxy:\n  zzzzzz: 1\n'), 'proxy.zzzzzz').message).toBe(
-      'unknown key "zzzzzz"; allowed keys: listen, read_max_bytes, cors, shutdown_timeout_ms, limits, admin_token, metrics, tracing, tls, auth, audit, access',
+      'unknown key "zzzzzz"; allowed keys: listen, read_max_bytes, cors, shutdown_timeout_ms, limits, admin_token, metrics, tracing, tls, auth, audit, access, require_all_backends, connections',
     );
   });
 

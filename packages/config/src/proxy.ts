@@ -3,6 +3,7 @@ import type { Path } from './path.js';
 import type { Reporter } from './reporter.js';
 import {
   AdminTokenSchema,
+  bool,
   CorsSchema,
   LimitsSchema,
   ListenSchema,
@@ -23,7 +24,34 @@ export const PROXY_DEFAULTS: Readonly<ProxyConfig> = Object.freeze({
   limits: DEFAULT_LIMITS,
   metrics: { enabled: true },
   access: [],
+  requireAllBackends: false,
+  connections: {
+    max: 10_000,
+    maxPerIp: 1_000,
+    maxStreamsPerConnection: 1_000,
+    maxOpenStreams: 10_000,
+    maxInflightRequestBytes: 256 * 1024 * 1024,
+    firstBytesTimeoutMs: 10_000,
+    headersTimeoutMs: 10_000,
+    bodyIdleTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    idleSessionTimeoutMs: 300_000,
+  },
 });
+
+/** `proxy.connections` keys → ConnectionsConfig fields. */
+const CONNECTION_KEYS: Readonly<Record<string, keyof ProxyConfig['connections']>> = {
+  max: 'max',
+  max_per_ip: 'maxPerIp',
+  max_streams_per_connection: 'maxStreamsPerConnection',
+  max_open_streams: 'maxOpenStreams',
+  max_inflight_request_bytes: 'maxInflightRequestBytes',
+  first_bytes_timeout_ms: 'firstBytesTimeoutMs',
+  headers_timeout_ms: 'headersTimeoutMs',
+  body_idle_timeout_ms: 'bodyIdleTimeoutMs',
+  keep_alive_timeout_ms: 'keepAliveTimeoutMs',
+  idle_session_timeout_ms: 'idleSessionTimeoutMs',
+};
 
 /** Share of new traces recorded when `proxy.tracing.sample_ratio` is left out. */
 export const DEFAULT_SAMPLE_RATIO = 0.01;
@@ -41,6 +69,8 @@ const PROXY_KEYS = [
   'auth',
   'audit',
   'access',
+  'require_all_backends',
+  'connections',
 ];
 
 /**
@@ -74,6 +104,9 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
   const auth = has('auth') ? checkAuth(obj.auth, at('auth'), tls, r) : undefined;
   const audit = has('audit') ? checkAudit(obj.audit, at('audit'), baseDir, r) : undefined;
   const access = checkAccess(obj.access, at('access'), r);
+  const requireAll = has('require_all_backends')
+    ? r.validate(bool, obj.require_all_backends, at('require_all_backends'))
+    : undefined;
   if (access.length && !auth)
     r.add(at('access'), 'access rules need proxy.auth (without it every caller is anonymous and allowed)');
 
@@ -95,6 +128,8 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
     ...(auth && { auth }),
     ...(audit && { audit }),
     access,
+    requireAllBackends: requireAll ?? PROXY_DEFAULTS.requireAllBackends,
+    connections: checkConnections(obj.connections, at('connections'), r),
     ...(tracing && {
       tracing: {
         otlpEndpoint: tracing.otlp_endpoint,
@@ -107,6 +142,23 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
       [...at('limits'), 'max_value_bytes'],
       `${limits.max_value_bytes} exceeds read_max_bytes (${out.readMaxBytes}): such requests are refused before any namespace sees them`,
     );
+  return out;
+}
+
+/** `proxy.connections`: positive integers, each defaulting on its own. */
+function checkConnections(raw: unknown, path: Path, r: Reporter): ProxyConfig['connections'] {
+  const keys = Object.keys(CONNECTION_KEYS);
+  const obj = mapAt(raw, path, keys, r, keys.join(', ')) ?? {};
+  const out = { ...PROXY_DEFAULTS.connections };
+  for (const [key, field] of Object.entries(CONNECTION_KEYS)) {
+    if (obj[key] === undefined || obj[key] === null) continue;
+    const v = r.validate(
+      positiveInt(key.endsWith('_ms') ? 'milliseconds' : key.endsWith('bytes') ? 'bytes' : 'count'),
+      obj[key],
+      [...path, key],
+    );
+    if (v !== undefined) out[field] = v;
+  }
   return out;
 }
 

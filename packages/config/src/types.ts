@@ -1,14 +1,26 @@
-import type { Limits, Permission, z } from '@prism/sdk';
+import type { Isolation, Limits, Permission, z } from '@prism/sdk';
+
+/** What a catalog knows about one backend type. */
+export interface BackendDescription {
+  /** Flavours the backend implements, e.g. `keyvalue_basic`. */
+  interfaces: readonly string[];
+  configSchema?: z.ZodType;
+  /**
+   * Where a namespace's data lives on the backend (the plugin definition's `isolation`), called with the
+   * config parsed by `configSchema`. Namespaces on a shared endpoint whose scopes overlap are rejected.
+   */
+  isolation?: (config: unknown, namespace: string) => Isolation | undefined;
+}
 
 /**
  * What the caller knows about backends: the proxy builds it from plugin definitions
- * (`name` → `type`, interface names → `interfaces`, `configSchema`).
+ * (`name` → `type`, interface names → `interfaces`, `configSchema`, `isolation`).
  */
 export interface BackendCatalog {
   /** Known backend types, e.g. `['memstore', 'redis']`. */
   types(): readonly string[];
-  /** Flavours a backend implements (e.g. `keyvalue_basic`) and its config schema; undefined when unknown. */
-  describe(type: string): { interfaces: readonly string[]; configSchema?: z.ZodType } | undefined;
+  /** Flavours a backend implements, its config schema and isolation; undefined when unknown. */
+  describe(type: string): BackendDescription | undefined;
 }
 
 /** How the proxy runs a backend plugin. */
@@ -39,6 +51,11 @@ export interface BackendConfig {
    * and remote plugins get these in Initialize `credentials`, never in the config blob. Absent = none.
    */
   secretPaths?: readonly (readonly (string | number)[])[];
+  /**
+   * Environment variables `config` references (`${env:NAME}`), sorted. A sidecar process gets these and a
+   * minimal base environment, never the rest of the proxy's. Absent = none.
+   */
+  envNames?: readonly string[];
 }
 
 /** One validated namespace. */
@@ -121,6 +138,22 @@ export interface AuthConfig {
   allowAnonymous: boolean;
 }
 
+/** `proxy.connections` (every field has a default; see PROXY_DEFAULTS). */
+export interface ConnectionsConfig {
+  max: number;
+  maxPerIp: number;
+  maxStreamsPerConnection: number;
+  /** Server streams open in the proxy at once (subscriptions, scans). */
+  maxOpenStreams: number;
+  /** Request bytes being read or waiting for an answer, all calls together. */
+  maxInflightRequestBytes: number;
+  firstBytesTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  idleSessionTimeoutMs: number;
+}
+
 /** `proxy.audit`: one record per call, to its own sink. */
 export interface AuditConfig {
   /** File the records are appended to (JSON lines); absent: stdout. */
@@ -147,8 +180,15 @@ export interface ProxyConfig {
   audit?: AuditConfig;
   /** Rules that apply to every namespace; `admin` here also grants `/metrics` and the admin surface. */
   access: AccessRule[];
+  /** `proxy.connections`: what one client, and all together, may hold open, and for how long. */
+  connections: ConnectionsConfig;
   /** OpenTelemetry traces over OTLP/HTTP; off when absent. */
   tracing?: { otlpEndpoint: string; sampleRatio: number };
+  /**
+   * Fail the start when any namespace's backend cannot be reached (`require_all_backends`). Default false:
+   * such a namespace answers UNAVAILABLE and is NOT_SERVING while the proxy keeps starting it with backoff.
+   */
+  requireAllBackends: boolean;
 }
 
 /** A fully validated config file. */

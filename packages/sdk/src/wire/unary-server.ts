@@ -86,6 +86,11 @@ export interface UnaryServerOptions {
   readonly readMaxBytes: number;
   /** Serve calls carrying an `Origin` header on raw HTTP/2 streams too (default false: CORS is elsewhere). */
   readonly allowOriginOnStreams?: boolean;
+  /**
+   * Request bytes all calls together may hold (read, or waiting for their answer); a call that would
+   * go over gets RESOURCE_EXHAUSTED and its body is not kept. Unlimited when absent.
+   */
+  readonly maxInflightBytes?: number;
 }
 
 /** The two entry points: raw HTTP/2 streams and HTTP/1.1 (or compat) requests. */
@@ -110,6 +115,7 @@ export function createUnaryServer(
   opts: UnaryServerOptions,
 ): UnaryServer {
   const { readMaxBytes } = opts;
+  const budget = opts.maxInflightBytes === undefined ? undefined : new ByteBudget(opts.maxInflightBytes);
   const routes = new Map<string, Route>();
   for (const definition of interfaces)
     for (const method of definition.service.methods as readonly DescMethod[])
@@ -144,11 +150,11 @@ export function createUnaryServer(
     peer: string | undefined,
     clientCert: ClientCertificate | undefined,
     body: Buffer,
-    tooBig: boolean,
+    refused: ConnectError | undefined,
     reply: Reply,
   ): void => {
-    if (tooBig) {
-      reply.error(tooLarge(undefined, readMaxBytes));
+    if (refused) {
+      reply.error(refused);
       return;
     }
     const deadline = deadlineOf(headers, protocol);
@@ -260,8 +266,8 @@ export function createUnaryServer(
       const socket = stream.session?.socket;
       const peer = socket?.remoteAddress;
       const cert = clientCertificateOf(socket);
-      readBody(stream, readMaxBytes, (body, tooBig) =>
-        serve(route, protocol, headers, peer, cert, body, tooBig, h2Reply(stream, protocol)),
+      readBody(stream, readMaxBytes, budget, (body, refused) =>
+        serve(route, protocol, headers, peer, cert, body, refused, h2Reply(stream, protocol)),
       );
       return true;
     },
@@ -273,31 +279,70 @@ export function createUnaryServer(
       if (!protocol) return false;
       const peer = req.socket?.remoteAddress;
       const cert = clientCertificateOf(socketOf(req));
-      readBody(req, readMaxBytes, (body, tooBig) =>
-        serve(route, protocol, req.headers, peer, cert, body, tooBig, compatReply(res, protocol)),
+      readBody(req, readMaxBytes, budget, (body, refused) =>
+        serve(route, protocol, req.headers, peer, cert, body, refused, compatReply(res, protocol)),
       );
       return true;
     },
   };
 }
 
-/** Collects a request body (bounded by readMaxBytes) and hands it to `done`. */
+/** Bytes held by calls in flight, against a limit. */
+class ByteBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+
+/**
+ * Collects a request body (bounded by readMaxBytes, and by the budget shared by every call) and hands it
+ * to `done`, or the error the call gets instead. Bytes taken from the budget return when the stream closes.
+ */
 function readBody(
   source: Readable,
   readMaxBytes: number,
-  done: (body: Buffer, tooBig: boolean) => void,
+  budget: ByteBudget | undefined,
+  done: (body: Buffer, refused: ConnectError | undefined) => void,
 ): void {
   let first: Buffer | undefined;
   let chunks: Buffer[] | undefined;
   let size = 0;
+  let held = 0;
+  let overBudget = false;
+  const release = () => {
+    if (budget) budget.used -= held;
+    held = 0;
+  };
+  if (budget) source.once('close', release);
   source.on('data', (c: Buffer) => {
     size += c.length;
-    if (size > readMaxBytes + 5) return;
+    if (size > readMaxBytes + 5 || overBudget) return;
+    if (budget) {
+      if (budget.used + c.length > budget.max) {
+        overBudget = true;
+        release();
+        first = chunks = undefined;
+        return;
+      }
+      budget.used += c.length;
+      held += c.length;
+    }
     if (!first) first = c;
     else if (chunks) chunks.push(c);
     else chunks = [first, c];
   });
-  source.once('end', () => done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY), size > readMaxBytes + 5));
+  source.once('end', () => {
+    if (size > readMaxBytes + 5) done(EMPTY, tooLarge(undefined, readMaxBytes));
+    else if (overBudget && budget)
+      done(
+        EMPTY,
+        new ConnectError(
+          `the proxy is holding its limit of ${budget.max} request bytes (proxy.connections.max_inflight_request_bytes); retry shortly`,
+          Code.ResourceExhausted,
+          { 'retry-after': '1' },
+        ),
+      );
+    else done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY), undefined);
+  });
 }
 
 function tooLarge(size: number | undefined, readMaxBytes: number): ConnectError {
