@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BackendCatalog } from '@prism/config';
+import type { BackendCatalog, BackendDescription } from '@prism/config';
 import type { PluginDefinition } from '@prism/sdk';
 
 const ADAPTER_PREFIX = '@prism/adapter-';
@@ -56,11 +56,15 @@ export class PluginCatalog implements BackendCatalog {
     return [...new Set([...this.bundled, ...this.loaded.keys()])].sort();
   }
 
-  describe(type: string) {
+  describe(type: string): BackendDescription | undefined {
     const def = this.loaded.get(type);
-    return def
-      ? { interfaces: def.interfaces.map((i) => i.name), configSchema: def.configSchema }
-      : undefined;
+    if (!def) return undefined;
+    const isolation = def.isolation?.bind(def);
+    return {
+      interfaces: def.interfaces.map((i) => i.name),
+      configSchema: def.configSchema,
+      ...(isolation ? { isolation } : {}),
+    };
   }
 
   /** The loaded definition of a type (after {@link load}). */

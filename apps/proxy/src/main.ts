@@ -4,6 +4,7 @@ import { ConfigError } from '@prism/config';
 import { createLogger } from '@prism/sdk';
 import { isClusterWorker, notifyServing, runPrimary } from './cluster.js';
 import { loadProxyConfig } from './load.js';
+import { isDegraded } from './namespaces.js';
 import { startProxy } from './server.js';
 
 const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR] [--workers N]
@@ -74,7 +75,13 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const names = proxy.table.runtimes().map((r) => `${r.name} (${r.backendType}, ${r.mode})`);
+  // A namespace whose backend was unreachable is served as UNAVAILABLE and keeps starting in the background.
+  const names = proxy.table
+    .runtimes()
+    .map(
+      (r) =>
+        `${r.name} (${r.backendType}, ${r.mode}${isDegraded(r) ? ', unavailable: backend unreachable, retrying' : ''})`,
+    );
   notifyServing(proxy.url); // in a cluster, the primary prints the banner once
   if (!isClusterWorker()) {
     console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);

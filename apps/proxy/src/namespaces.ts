@@ -7,13 +7,19 @@ import {
   type PluginMetrics,
 } from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
+import { type BackendRetryOptions, isBackendOutage, secretValues, UnavailablePlugin } from './degraded.js';
+import { KNOWN_INTERFACES } from './interfaces.js';
 
 /** One configured namespace as the router sees it. */
 export interface NamespaceRuntime {
   readonly name: string;
   readonly backendType: string;
   readonly mode: PluginMode;
-  readonly handle: PluginHandle;
+  /**
+   * The plugin serving the namespace. While its backend is unreachable this is an {@link UnavailablePlugin}
+   * (see {@link isDegraded}), which puts the real handle here once the plugin starts.
+   */
+  handle: PluginHandle;
   /** Calls running on this runtime (the router counts them; a reload drains them). */
   readonly inflight: InflightCounter;
   /** The namespace's config; a reload that keeps the plugin instance updates it (access rules, limits). */
@@ -60,11 +66,33 @@ export class NamespaceTable {
   }
 }
 
-/** Starts the runtimes of every namespace; on any failure, closes what was started and rethrows. */
+/** Options for {@link startNamespaces}. */
+export interface StartOptions {
+  /**
+   * Serve a namespace whose plugin fails to start because its backend is unreachable (see
+   * {@link isBackendOutage}) as UNAVAILABLE, and keep starting it in the background, instead of failing
+   * everything. Off by default (and with `proxy.require_all_backends`).
+   */
+  readonly degraded?: boolean;
+  /** Backoff of those background starts (defaults: {@link DEFAULT_BACKEND_RETRY}). */
+  readonly retry?: BackendRetryOptions;
+}
+
+/** True while a namespace's backend is unreachable and its placeholder answers UNAVAILABLE. */
+export function isDegraded(runtime: NamespaceRuntime): boolean {
+  return runtime.handle instanceof UnavailablePlugin;
+}
+
+/**
+ * Starts the runtimes of every namespace. With `degraded`, a namespace whose backend is unreachable gets
+ * an {@link UnavailablePlugin} that keeps starting it; any other failure (and, without `degraded`, any
+ * failure at all) closes what was started and rethrows.
+ */
 export async function startNamespaces(
   namespaces: readonly NamespaceConfig[],
   launchers: Readonly<Record<PluginMode, PluginLauncher>>,
   base: Omit<LaunchContext, 'namespace' | 'backend'>,
+  opts: StartOptions = {},
 ): Promise<NamespaceRuntime[]> {
   const started: NamespaceRuntime[] = [];
   try {
@@ -74,15 +102,39 @@ export async function startNamespaces(
         throw new Error(
           `namespace "${namespace.name}" (${namespace.source.file}:${namespace.source.line}): pattern "${namespace.pattern}" with slots is not served by this proxy version; give the namespace a "backend"`,
         );
-      const handle = await launchers[backend.plugin.mode]({ ...base, namespace, backend });
-      started.push({
-        name: namespace.name,
-        backendType: backend.type,
-        mode: backend.plugin.mode,
-        handle,
-        inflight: new InflightCounter(),
-        config: namespace,
-      });
+      const launch = () => launchers[backend.plugin.mode]({ ...base, namespace, backend });
+      const runtime = { name: namespace.name, backendType: backend.type, mode: backend.plugin.mode };
+      try {
+        started.push({
+          ...runtime,
+          handle: await launch(),
+          inflight: new InflightCounter(),
+          config: namespace,
+        });
+      } catch (err) {
+        if (!opts.degraded || !isBackendOutage(err)) throw err;
+        const degraded: NamespaceRuntime = {
+          ...runtime,
+          handle: undefined as unknown as PluginHandle,
+          inflight: new InflightCounter(),
+          config: namespace,
+        };
+        const placeholder = new UnavailablePlugin(err, {
+          namespace: namespace.name,
+          backendType: backend.type,
+          interfaces: base.catalog.get(backend.type)?.interfaces ?? KNOWN_INTERFACES,
+          launch,
+          install: (handle) => {
+            degraded.handle = handle;
+          },
+          logger: base.logger,
+          secrets: secretValues(backend),
+          ...(opts.retry ? { retry: opts.retry } : {}),
+        });
+        degraded.handle = placeholder;
+        placeholder.begin();
+        started.push(degraded);
+      }
     }
     return started;
   } catch (err) {

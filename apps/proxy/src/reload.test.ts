@@ -1,4 +1,4 @@
-import { ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import type { SupervisedPlugin } from './supervisor.js';
@@ -27,6 +27,9 @@ const yaml = (version: number, extra = '') => `namespaces:
     pattern: keyvalue
     backend: { type: memstore, plugin: { mode: sidecar }, config: { max_keys: ${1000 + version} } }
 ${extra}`;
+
+const nowhere =
+  '  - name: nowhere\n    pattern: keyvalue\n    backend: { type: memstore, plugin: { mode: remote, endpoint: "http://127.0.0.1:1" } }\n';
 
 describe('hot reload', () => {
   let test: TestProxy | undefined;
@@ -92,21 +95,31 @@ describe('hot reload', () => {
     expect(metrics).toContain('prism_config_reloads_total{result="invalid"} 1');
   });
 
-  it('keeps the old config when a new namespace fails to start', async () => {
-    test = await startTestProxy(yaml(0));
+  it('keeps the old config when a new namespace fails to start (proxy.require_all_backends)', async () => {
+    const strict = 'proxy:\n  require_all_backends: true\n';
+    test = await startTestProxy(strict + yaml(0));
     const t = test;
-    t.write(
-      yaml(
-        1,
-        '  - name: nowhere\n    pattern: keyvalue\n    backend: { type: memstore, plugin: { mode: remote, endpoint: "http://127.0.0.1:1" } }\n',
-      ),
-    );
+    t.write(strict + yaml(1, nowhere));
     const result = await t.proxy.reload();
     expect(result.ok).toBe(false);
     expect(result.error).toMatch(
       /namespace "nowhere": remote plugin http:\/\/127\.0\.0\.1:1: Describe failed/,
     );
     expect(t.proxy.table.names()).toEqual(['keep', 'swap', 'side']);
+  });
+
+  it('serves a new namespace whose plugin is unreachable as UNAVAILABLE, and applies the rest', async () => {
+    test = await startTestProxy(yaml(0));
+    const t = test;
+    t.write(yaml(1, nowhere));
+    const result = await t.proxy.reload();
+    expect(result).toMatchObject({ ok: true, started: ['swap', 'side', 'nowhere'], kept: ['keep'] });
+    const kv = t.client('nowhere').get(KeyValueBasic)!;
+    const err = await Promise.resolve(kv.get({ namespace: 'nowhere', key: 'k' } as never, ctx)).catch(
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err).toMatchObject({ code: Code.Unavailable });
+    expect((err as ConnectError).rawMessage).toMatch(/namespace "nowhere" is unavailable: remote plugin/);
   });
 
   it('serves added namespaces and answers NOT_FOUND for removed ones', async () => {

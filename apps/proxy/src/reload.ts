@@ -5,10 +5,12 @@ import type { PluginCatalog } from './catalog.js';
 import { loadProxyConfig } from './load.js';
 import type { ProxyMetrics } from './metrics.js';
 import {
+  isDegraded,
   type LaunchContext,
   type NamespaceRuntime,
   type NamespaceTable,
   type PluginLauncher,
+  type StartOptions,
   startNamespaces,
 } from './namespaces.js';
 
@@ -38,6 +40,8 @@ export interface ReloaderOptions {
   readonly metrics?: ProxyMetrics;
   /** How long retired instances may take to finish their calls (streams are then cut). Default 10 s. */
   readonly drainTimeoutMs?: number;
+  /** How new and changed namespaces start (as at proxy start: degraded while their backend is down, or not). */
+  readonly start?: StartOptions;
 }
 
 /** What decides whether a namespace needs a new instance (its source line does not). */
@@ -51,8 +55,8 @@ const identity = (ns: NamespaceConfig) => ({
 
 /**
  * Hot reload: re-reads the namespace YAML; an invalid file is rejected with its errors and the old
- * config keeps serving. Otherwise new and changed namespaces get new plugin instances (unchanged ones
- * keep theirs), the table is swapped in one assignment, and retired instances drain (calls in flight
+ * config keeps serving. Otherwise new and changed namespaces, and degraded ones (backend unreachable),
+ * get new plugin instances (unchanged ones keep theirs), the table is swapped in one assignment, and retired instances drain (calls in flight
  * finish; new calls already go to the new instance) before they are closed. Reloads run one at a time.
  */
 export class Reloader {
@@ -96,12 +100,14 @@ export class Reloader {
     for (const ns of next.namespaces) {
       const old = before.get(ns.name);
       const runtime = table.get(ns.name);
-      if (old && runtime && isDeepStrictEqual(identity(old), identity(ns))) kept.push(runtime);
+      // A degraded namespace is started again: a reload is also the operator's "try now".
+      if (old && runtime && !isDegraded(runtime) && isDeepStrictEqual(identity(old), identity(ns)))
+        kept.push(runtime);
       else toStart.push(ns);
     }
     let started: NamespaceRuntime[];
     try {
-      started = await startNamespaces(toStart, this.opts.launchers, this.opts.base);
+      started = await startNamespaces(toStart, this.opts.launchers, this.opts.base, this.opts.start);
     } catch (err) {
       const error = (err as Error).message;
       logger.error({ error }, 'reload failed: a namespace did not start; the old config keeps serving');
@@ -120,7 +126,12 @@ export class Reloader {
     const retired = previous.filter((r) => !live.has(r));
     const removed = retired.filter((r) => !byName.has(r.name)).map((r) => r.name);
     logger.info(
-      { started: started.map((r) => r.name), kept: kept.map((r) => r.name), removed },
+      {
+        started: started.map((r) => r.name),
+        kept: kept.map((r) => r.name),
+        removed,
+        unavailable: started.filter(isDegraded).map((r) => r.name),
+      },
       'config reloaded',
     );
     metrics?.reloaded('ok');

@@ -162,6 +162,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       ? undefined
       : createUnaryServer(interfaces, (call) => pipeline.unary(call), {
           readMaxBytes: config.proxy.readMaxBytes,
+          maxInflightBytes: config.proxy.connections.maxInflightRequestBytes,
         });
   const listener = new DualProtocolListener(
     (req, res) => {
@@ -175,6 +176,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     fastPath && ((stream, headers) => fastPath.stream(stream, headers)),
     security.tls,
+    config.proxy.connections,
   );
   // `/metrics` on its own listener (e.g. 127.0.0.1:9464) for scrapers: no auth, bind it privately.
   const metricsListen = config.proxy.metrics.listen;

@@ -77,13 +77,51 @@ export function resolvePluginBin(backend: BackendConfig, configFile: string): Pl
   return { packageName: name, file };
 }
 
+/** Variables of the proxy's environment every sidecar keeps: where things are, locale, Node settings. */
+const BASE_ENV = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'NODE_OPTIONS',
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_PATH',
+  'NODE_V8_COVERAGE',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'PRISM_LOG_LEVEL',
+]);
+
+/**
+ * The environment of a namespace's sidecar: the base variables above (and `LC_*`), those its own
+ * `backend.config` references (`${env:NAME}`, see `BackendConfig.envNames`), and `extra` (what the proxy
+ * sets on purpose, e.g. where to export traces). Nothing else of the proxy's environment reaches it:
+ * secrets meant for other namespaces stay out, and the plugin gets its own in Initialize `credentials`.
+ */
+export function sidecarEnvironment(
+  backend: BackendConfig | undefined,
+  extra: Readonly<Record<string, string>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && (BASE_ENV.has(name) || name.startsWith('LC_'))) out[name] = value;
+  for (const name of backend?.envNames ?? []) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return { ...out, ...extra };
+}
+
 /** Everything a sidecar connection needs; built once per namespace, used again on each restart. */
 export interface SidecarSpec {
   readonly namespace: NamespaceConfig;
   readonly bin: PluginBin;
   readonly interfaces: readonly InterfaceDefinition[];
   readonly logger: Logger;
-  /** Added to the sidecar's environment. */
+  /** Added to the sidecar's minimal environment (see {@link sidecarEnvironment}). */
   readonly env?: Readonly<Record<string, string>>;
   /** The proxy's `read_max_bytes`, which the sidecar enforces too. */
   readonly readMaxBytes: number;
@@ -121,7 +159,7 @@ export async function startSidecar(spec: SidecarSpec): Promise<PluginConnection>
   const args = [bin.file, ...listenArgs, '--sidecar', '--read-max-bytes', String(spec.readMaxBytes)];
   const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...spec.env },
+    env: sidecarEnvironment(namespace.backend, spec.env),
   });
   const where = `sidecar ${bin.packageName} (pid ${child.pid})`;
   const tail: string[] = [];

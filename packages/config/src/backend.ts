@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatPath, type Path } from './path.js';
 import { knownFlavourNames } from './patterns.js';
+import { referencedEnvNames } from './references.js';
 import type { Reporter } from './reporter.js';
 import {
   BackendTypeSchema,
@@ -88,7 +89,23 @@ export function checkBackend(
   }
   if (!config || !plugin.ok) return undefined;
   const secretPaths = referencedPaths(config, [...path, 'config'], r);
-  return { type, plugin: plugin.value, config, ...(secretPaths.length ? { secretPaths } : {}) };
+  const envNames = referencedEnv(formatPath([...path, 'config']), r);
+  return {
+    type,
+    plugin: plugin.value,
+    config,
+    ...(secretPaths.length ? { secretPaths } : {}),
+    ...(envNames.length ? { envNames } : {}),
+  };
+}
+
+/** Environment variables referenced by strings at or under the formatted path `at` (sorted, unique). */
+function referencedEnv(at: string, r: Reporter): string[] {
+  const names = new Set<string>();
+  for (const [where, text] of r.references)
+    if (where === at || where.startsWith(`${at}.`) || where.startsWith(`${at}[`))
+      for (const name of referencedEnvNames(text)) names.add(name);
+  return [...names].sort();
 }
 
 /** Paths (relative to `value`) of the strings under `at` that came from `${env:}`/`${file:}` references. */

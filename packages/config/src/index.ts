@@ -21,6 +21,7 @@ export type {
   AuthProviderConfig,
   BackendCatalog,
   BackendConfig,
+  BackendDescription,
   JwtProviderConfig,
   MtlsProviderConfig,
   NamespaceConfig,

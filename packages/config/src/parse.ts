@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { BackendContext } from './backend.js';
+import { checkIsolation, type PlacedNamespace } from './isolation.js';
 import { checkNamespace } from './namespace.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
 import { checkProxy } from './proxy.js';
@@ -7,7 +8,7 @@ import { resolveReferences } from './references.js';
 import { Reporter } from './reporter.js';
 import { mapAt, NameSchema } from './schemas.js';
 import { parseYaml } from './source.js';
-import type { BackendCatalog, NamespaceConfig, PrismConfig, ProxyConfig } from './types.js';
+import type { BackendCatalog, PrismConfig, ProxyConfig } from './types.js';
 
 /** Options of {@link parseConfig}. */
 export interface ParseOptions {
@@ -37,12 +38,14 @@ export function parseConfig(text: string, opts: ParseOptions): PrismConfig {
   const top = mapAt(raw, [], TOP_KEYS, r, 'proxy, namespaces') ?? {};
   const proxy = checkProxy(top.proxy, ['proxy'], r, baseDir);
   const ctx: BackendContext = { catalog: opts.catalog, reporter: r, baseDir };
-  const namespaces = checkNamespaces(top.namespaces, proxy, ctx);
+  const placed = checkNamespaces(top.namespaces, proxy, ctx);
+  checkIsolation(placed, ctx.catalog, r);
+  const namespaces = placed.map((p) => p.ns);
   if (r.problems.length) throw new ConfigError(sortByPosition(r.problems));
   return { file: opts.file, proxy, namespaces };
 }
 
-function checkNamespaces(raw: unknown, proxy: ProxyConfig, ctx: BackendContext) {
+function checkNamespaces(raw: unknown, proxy: ProxyConfig, ctx: BackendContext): PlacedNamespace[] {
   const { limits: proxyLimits, readMaxBytes } = proxy;
   const r = ctx.reporter;
   if (raw === undefined || raw === null) return [];
@@ -50,7 +53,7 @@ function checkNamespaces(raw: unknown, proxy: ProxyConfig, ctx: BackendContext) 
     r.add(['namespaces'], 'must be a list of namespaces (each item starts with "- name: ...")');
     return [];
   }
-  const out: NamespaceConfig[] = [];
+  const out: PlacedNamespace[] = [];
   const seen = new Map<string, number>();
   raw.forEach((item, i) => {
     const path = ['namespaces', i];
@@ -78,7 +81,7 @@ function checkNamespaces(raw: unknown, proxy: ProxyConfig, ctx: BackendContext) 
         [...path, 'limits', 'max_value_bytes'],
         `${ns.limits.maxValueBytes} exceeds proxy.read_max_bytes (${readMaxBytes}): such requests are refused before the namespace sees them`,
       );
-    out.push(ns);
+    out.push({ ns, path });
   });
   return out;
 }

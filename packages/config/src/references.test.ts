@@ -196,3 +196,15 @@ describe('secretPaths', () => {
     expect(cfg.namespaces[0]!.backend!.secretPaths).toBeUndefined();
   });
 });
+
+describe('envNames', () => {
+  it('lists the environment variables a backend config references, sorted and once each', () => {
+    const cfg = parse(
+      'proxy:\n  admin_token: ${env:ADMIN}\nnamespaces:\n  - name: r\n    pattern: keyvalue\n    backend:\n      type: redis\n      config: { url: "redis://${env:HOST}:${env:PORT:-6379}", password: "${env:PW}${env:HOST}" }\n  - name: n\n    pattern: pubsub\n    backend:\n      type: nats\n      config: { servers: ["nats://a:4222", "$${env:LITERAL}", "${file:secrets/token}"] }\n',
+      { HOST: 'db', PW: 'pw-value', ADMIN: 'a' },
+    );
+    const [r, n] = cfg.namespaces.map((ns) => ns.backend!);
+    expect(r!.envNames).toEqual(['HOST', 'PORT', 'PW']);
+    expect(n!.envNames).toBeUndefined();
+  });
+});

@@ -15,6 +15,20 @@ export interface ReferenceContext {
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Names of the environment variables a string references (`${env:NAME}`, `${env:NAME:-fallback}`). */
+export function referencedEnvNames(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(REFERENCE)) {
+    const inner = m[1];
+    if (inner === undefined || !inner.startsWith('env:')) continue;
+    const arg = inner.slice(4);
+    const dash = arg.indexOf(':-');
+    const name = dash < 0 ? arg : arg.slice(0, dash);
+    if (ENV_NAME.test(name)) out.push(name);
+  }
+  return out;
+}
+
 /** Returns a copy of `value` with every reference in every string replaced; problems go to the reporter. */
 export function resolveReferences(value: unknown, path: Path, ctx: ReferenceContext): unknown {
   if (typeof value === 'string') return resolveString(value, path, ctx);

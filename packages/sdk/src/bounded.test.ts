@@ -36,7 +36,9 @@ describe('BackendTimeouts', () => {
     });
     const { err, ms } = await failure(b.run(never()));
     expect(err.code).toBe(Code.Unavailable);
-    expect(err.rawMessage).toMatch(/redis backend of namespace "ns" did not answer within 100 ms \(command_timeout_ms\)/);
+    expect(err.rawMessage).toMatch(
+      /redis backend of namespace "ns" did not answer within 100 ms \(command_timeout_ms\)/,
+    );
     expect(ms).toBeGreaterThanOrEqual(95);
     expect(ms).toBeLessThan(400);
     expect(stalls).toEqual([{ expired: 1, wedged: true }]);

@@ -33,6 +33,41 @@ export interface PluginInstance {
   close?(): Promise<void>;
 }
 
+/**
+ * One place a namespace's data lives on a shared backend: a key prefix, a subject or topic prefix, a
+ * table or the rows of a table keyed by the namespace. Config validation rejects two namespaces on the
+ * same backend endpoint whose scopes of the same `kind` overlap.
+ */
+export interface IsolationScope {
+  /** What the scope names, as messages show it; only scopes of the same kind can overlap (e.g. `keys in database 0`, `pub/sub channels`, `topics`). */
+  readonly kind: string;
+  /** The namespace's prefix or name in that space, e.g. `sessions:`. */
+  readonly value: string;
+  /** `prefix` (default): overlapping when one value is a prefix of the other; `exact`: when they are equal (table names). */
+  readonly match?: 'prefix' | 'exact';
+  /** The `backend.config` field it comes from (e.g. `key_prefix`); absent when it is derived from the namespace name. */
+  readonly field?: string;
+}
+
+/** How a namespace is kept apart from others on its backend (see {@link PluginDefinition.isolation}). */
+export interface Isolation {
+  /**
+   * Identities of the backend server(s) the namespace uses, never credentials: `host:port` (see
+   * {@link endpointId}), with the database where the backend has several, or a file path. Two namespaces
+   * share a backend when they share an endpoint (a cluster lists its seed servers).
+   */
+  readonly endpoints: readonly string[];
+  readonly scopes: readonly IsolationScope[];
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '0.0.0.0', '::', '[::]']);
+
+/** A server's identity for {@link Isolation.endpoints}: lower-case host (loopback names as one) and port. */
+export function endpointId(host: string, port: number | string): string {
+  const h = host.trim().toLowerCase().replace(/\.$/, '');
+  return `${LOOPBACK.has(h) ? 'localhost' : h}:${port}`;
+}
+
 /** A backend plugin: name, version, the interfaces it implements, a config schema and a factory. */
 export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   /** Backend type as written in YAML `backend.type`, e.g. `redis`. */
@@ -45,6 +80,12 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   readonly configSchema: Schema;
   /** Creates an instance for one namespace. */
   create(config: z.output<Schema>, ctx: PluginContext): Promise<PluginInstance> | PluginInstance;
+  /**
+   * Optional: where `namespace`'s data lives on the backend `config` points at (its endpoint and its
+   * prefixes or tables), so config validation can reject two namespaces that would read each other's data.
+   * Undefined (or no method) when every instance has a private store (e.g. in memory). Must not connect.
+   */
+  isolation?(config: z.output<Schema>, namespace: string): Isolation | undefined;
 }
 
 /** Declares a plugin. Identity at runtime; exists for type inference and documentation. */

@@ -77,4 +77,19 @@ describe('startRedis', () => {
     expect(a.port).not.toBe(b.port);
     expect(a.dir).not.toBe(b.dir);
   });
+
+  it('freezes (connections accepted, nothing answered) and thaws', async () => {
+    const redis = await startRedis();
+    started.push(redis);
+    await redis.freeze();
+    await redis.freeze(); // idempotent
+    await expect(cmd(redis.port, 'PING')).rejects.toThrow(/no answer/);
+    await redis.thaw();
+    expect(await cmd(redis.port, 'PING')).toBe('+PONG\r\n');
+    // stop() of a frozen server resumes it first, so SIGTERM ends it gracefully.
+    await redis.freeze();
+    const pid = redis.pid!;
+    await redis.stop();
+    expect(isAlive(pid)).toBe(false);
+  });
 });

@@ -1,6 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import {
+  isAlive,
   readLog,
   removeTempDir,
   type SpawnedServer,
@@ -9,6 +11,48 @@ import {
   trackPid,
   waitUntil,
 } from './process.js';
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, T for stopped, Z, …), or undefined when gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `root` and all its descendants (from /proc), parents before children. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (pid: number) => {
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) visit(c);
+  };
+  visit(root);
+  return out;
+}
 
 /** A real backend server started for tests. */
 export interface TestServer {
@@ -28,6 +72,14 @@ export interface TestServer {
   logs(): string;
   /** Stops the process by PID (SIGTERM, SIGKILL after a deadline); port and data dir are kept for restart(). */
   stop(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to it and every descendant, e.g. PostgreSQL's backends): its sockets stay
+   * open and the kernel still accepts connections and data, but nothing answers — a hung backend.
+   * Idempotent; `thaw()`, `stop()` and `dispose()` undo it.
+   */
+  freeze(): Promise<void>;
+  /** Resumes a frozen server (SIGCONT to the processes `freeze()` stopped). Idempotent. */
+  thaw(): Promise<void>;
   /** Starts the server again on the same port and data dir, and waits until it answers. */
   restart(): Promise<void>;
   /** Stops the server and removes its temp dir. Idempotent. */
@@ -100,9 +152,17 @@ export async function startManagedServer(recipe: ServerRecipe, fixedPort?: numbe
     }
   }
 
+  // Processes stopped by freeze(), resumed by thaw().
+  let frozen: number[] = [];
+  const thaw = async () => {
+    for (const pid of frozen) signalQuietly(pid, 'SIGCONT');
+    frozen = [];
+  };
+
   const stop = async () => {
     const child = current;
     if (!child) return;
+    await thaw();
     current = undefined;
     await stopServer(child, {
       signalPid: recipe.signalPid?.(child) ?? child.pid,
@@ -122,6 +182,22 @@ export async function startManagedServer(recipe: ServerRecipe, fixedPort?: numbe
     },
     logs: () => readLog(logFile),
     stop,
+    async freeze() {
+      const child = current;
+      if (!child) throw new Error(`${recipe.kind} test server is not running; nothing to freeze`);
+      if (frozen.length > 0) return;
+      const root = recipe.signalPid?.(child) ?? child.pid;
+      // Parents first, so none can start a new child while its children are being stopped.
+      frozen = processTree(root);
+      for (const pid of frozen) signalQuietly(pid, 'SIGSTOP');
+      // SIGSTOP is asynchronous: wait until every process reports the stopped state.
+      await waitUntil(() => frozen.every((pid) => !isAlive(pid) || processState(pid) === 'T'), {
+        what: `${recipe.kind} processes ${frozen.join(', ')} to stop`,
+        timeoutMs: 5000,
+        intervalMs: 10,
+      });
+    },
+    thaw,
     async restart() {
       if (disposed) throw new Error(`${recipe.kind} test server was disposed; start a new one`);
       await stop();

@@ -10,7 +10,15 @@ import type {
   Producer,
 } from '@confluentinc/kafka-javascript';
 import rdkafka from '@confluentinc/kafka-javascript';
-import { ConnectError, type Logger, retry, unauthenticated, unavailable } from '@prism/sdk';
+import {
+  BackendTimeouts,
+  type CallContext,
+  ConnectError,
+  type Logger,
+  retry,
+  unauthenticated,
+  unavailable,
+} from '@prism/sdk';
 import type { KafkaConfig } from './config.js';
 
 const { AdminClient, CODES, KafkaConsumer: Consumer, OffsetSpec, Producer: RdProducer } = rdkafka;
@@ -131,6 +139,8 @@ export function toMessage(m: KafkaMessage, name: string) {
 /** Connection, producer, admin and consumer factory of one adapter instance. */
 export class KafkaBackend {
   readonly #config: KafkaConfig;
+  /** Bounds produce by min(client deadline, request_timeout_ms) (librdkafka's message.timeout.ms is the same). */
+  readonly #bounds: BackendTimeouts;
   readonly #prefix: string;
   readonly #logger: Logger;
   #producer: Producer | undefined;
@@ -148,6 +158,11 @@ export class KafkaBackend {
     this.#prefix = `${config.topic_prefix}.${namespace}.`;
     this.#logger = logger;
     this.#where = `kafka backend of namespace "${namespace}"`;
+    this.#bounds = new BackendTimeouts({
+      where: this.#where,
+      timeoutMs: config.request_timeout_ms,
+      setting: 'request_timeout_ms',
+    });
   }
 
   /** Records a refused login reported by any client of this instance (producer, admin, consumers). */
@@ -307,18 +322,35 @@ export class KafkaBackend {
     return this.#admin;
   }
 
-  /** Produces one record and resolves with its partition, offset and (log-append) timestamp. */
-  produce(topic: string, partition: number, value: Uint8Array, metadata: Readonly<Record<string, string>>) {
+  /**
+   * Produces one record and resolves with its partition, offset and (log-append) timestamp, bounded by
+   * min(`ctx.deadline`, request_timeout_ms): DEADLINE_EXCEEDED at the caller's deadline, UNAVAILABLE at
+   * the timeout (librdkafka's own delivery timeout, message.timeout.ms, is request_timeout_ms too).
+   * librdkafka reconnects wedged broker connections itself (socket.timeout.ms).
+   */
+  produce(
+    topic: string,
+    partition: number,
+    value: Uint8Array,
+    metadata: Readonly<Record<string, string>>,
+    ctx?: Pick<CallContext, 'deadline'>,
+  ) {
     const headers: MessageHeader[] = Object.entries(metadata).map(([k, v]) => ({
       [k]: Buffer.from(v, 'utf8'),
     }));
-    return new Promise<Delivered>((resolve, reject) => {
+    const delivered = new Promise<Delivered>((resolve, reject) => {
       try {
         this.producer.produce(topic, partition, Buffer.from(value), null, null, { resolve, reject }, headers);
       } catch (err) {
         reject(mapKafkaError(err, 'produce'));
       }
     });
+    return this.#bounds.run(delivered, ctx);
+  }
+
+  /** Bounds another backend operation (e.g. ensureTopic) by min(`ctx.deadline`, request_timeout_ms). */
+  bounded<T>(work: Promise<T>, ctx?: Pick<CallContext, 'deadline'>): Promise<T> {
+    return this.#bounds.run(work, ctx);
   }
 
   /**

@@ -260,11 +260,11 @@ export class KafkaGroups {
 
   persistent(): PubSubPersistentImpl {
     return {
-      publishPersistent: async (req) => {
+      publishPersistent: async (req, ctx) => {
         const topic = this.backend.topic(req.topic);
         try {
-          await this.backend.ensureTopic(topic);
-          const d = await this.backend.produce(topic, 0, req.payload, req.metadata);
+          await this.backend.bounded(this.backend.ensureTopic(topic), ctx);
+          const d = await this.backend.produce(topic, 0, req.payload, req.metadata, ctx);
           return { messageId: recordId(d.partition, d.offset) };
         } catch (err) {
           throw mapKafkaError(err, `publish to "${req.topic}"`);

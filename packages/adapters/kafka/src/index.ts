@@ -1,6 +1,6 @@
 import { PubSubBasic } from '@prism/pubsub-basic';
 import { PubSubPersistent } from '@prism/pubsub-persistent';
-import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
+import { definePlugin, endpointId, healthy, type Isolation, implement, unhealthy } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { StreamReplay } from '@prism/stream-replay';
@@ -23,6 +23,22 @@ const plugin = definePlugin({
   description: 'Apache Kafka pub/sub (at-most-once and durable), streams, consumer groups and replay',
   interfaces: [PubSubBasic, PubSubPersistent, StreamBasic, StreamConsumerGroups, StreamReplay],
   configSchema: KafkaConfigSchema,
+  /** Topics and consumer group ids `<topic_prefix>.<namespace>.…` on the cluster of the bootstrap brokers. */
+  isolation(config, namespace): Isolation {
+    return {
+      endpoints: config.brokers.map((broker) => {
+        const colon = broker.lastIndexOf(':');
+        return endpointId(broker.slice(0, colon), broker.slice(colon + 1));
+      }),
+      scopes: [
+        {
+          kind: 'topics and consumer groups',
+          value: `${config.topic_prefix}.${namespace}.`,
+          ...(config.topic_prefix === 'prism' ? {} : { field: 'topic_prefix' }),
+        },
+      ],
+    };
+  },
   create(config, ctx) {
     const backend = new KafkaBackend(config, ctx.namespace, ctx.logger);
     const pubsub = new KafkaPubSub(backend, ctx);

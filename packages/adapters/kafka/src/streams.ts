@@ -26,11 +26,11 @@ export class KafkaStreams {
 
   basic(): StreamBasicImpl {
     return {
-      append: async (req) => {
+      append: async (req, ctx) => {
         const topic = this.backend.topic(req.stream);
         try {
-          await this.backend.ensureTopic(topic);
-          const d = await this.backend.produce(topic, PARTITION, req.payload, req.metadata);
+          await this.backend.bounded(this.backend.ensureTopic(topic), ctx);
+          const d = await this.backend.produce(topic, PARTITION, req.payload, req.metadata, ctx);
           return {
             offset: BigInt(d.offset),
             messageId: recordId(d.partition, d.offset),

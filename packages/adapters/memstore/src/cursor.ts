@@ -9,12 +9,17 @@ export function encodeCursor(lastKey: string): string {
   return `k${Buffer.from(lastKey, 'utf8').toString('base64url')}`;
 }
 
-/** The key a cursor resumes after; INVALID_ARGUMENT for anything not made by {@link encodeCursor}. */
-export function decodeCursor(cursor: string): string {
+/**
+ * The key a cursor resumes after; INVALID_ARGUMENT for anything not made by {@link encodeCursor} for a
+ * scan of `prefix`: the cursor is validated in full (canonical encoding, valid UTF-8, a non-empty key
+ * without NUL that starts with the prefix), since it comes back from the client.
+ */
+export function decodeCursor(cursor: string, prefix = ''): string {
   if (CURSOR.test(cursor)) {
     const raw = Buffer.from(cursor.slice(1), 'base64url');
     const key = raw.toString('utf8');
-    if (key.length > 0 && encodeCursor(key) === cursor) return key;
+    if (key.length > 0 && !key.includes('\u0000') && key.startsWith(prefix) && encodeCursor(key) === cursor)
+      return key;
   }
   throw invalidArgument(
     'cursor is not a next_cursor returned by a previous page of this backend; pass "" to start from the beginning',

@@ -67,7 +67,7 @@ async function* pages(
   ctx: CallContext,
 ): AsyncGenerator<StorePage & { next: string }> {
   const pageSize = effectivePageSize(req.pageSize);
-  let after = req.cursor === '' ? undefined : decodeCursor(req.cursor);
+  let after = req.cursor === '' ? undefined : decodeCursor(req.cursor, req.prefix);
   let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
   for (;;) {
     const page = store.page(req.prefix, after, Math.min(pageSize, remaining));

@@ -1,4 +1,12 @@
-import { ConnectError, invalidArgument, type Logger, unauthenticated, unavailable } from '@prism/sdk';
+import {
+  BackendTimeouts,
+  type CallContext,
+  ConnectError,
+  invalidArgument,
+  type Logger,
+  unauthenticated,
+  unavailable,
+} from '@prism/sdk';
 import {
   type ConnectionOptions,
   type ConsumerConfig,
@@ -54,6 +62,10 @@ export class NatsBackend {
   private authFailure: string | undefined;
   private readonly ensured = new Set<string>();
   readonly where: string;
+  /** Bounds every operation by min(client deadline, request_timeout_ms); a wedge forces a reconnect. */
+  private readonly bounds: BackendTimeouts;
+  /** When a reconnect was last forced because the server stopped answering (ms epoch). */
+  private recycledAt = 0;
 
   constructor(
     readonly config: NatsConfig,
@@ -61,6 +73,33 @@ export class NatsBackend {
     namespace: string,
   ) {
     this.where = `nats backend of namespace "${namespace}"`;
+    this.bounds = new BackendTimeouts({
+      where: this.where,
+      timeoutMs: config.request_timeout_ms,
+      setting: 'request_timeout_ms',
+      onTimeout: ({ wedged }) => {
+        if (wedged) this.recycle();
+      },
+    });
+  }
+
+  /**
+   * Forces a reconnect after operations got no answer within request_timeout_ms while nothing else was
+   * answered either: the connection may be wedged (a half-open socket), which the client's own PINGs only
+   * notice after pingInterval × maxPingOut. While it reconnects, calls fail fast with UNAVAILABLE.
+   */
+  private recycle(): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    const now = Date.now();
+    if (now - this.recycledAt < this.config.request_timeout_ms) return;
+    this.recycledAt = now;
+    this.logger.warn(
+      `${this.where}: no answer within ${this.config.request_timeout_ms} ms (request_timeout_ms); reconnecting`,
+    );
+    this.up = false;
+    this.jsmP = undefined;
+    nc.reconnect().catch(() => {});
   }
 
   /** Connects; rejects with UNAVAILABLE when no server answers within connect_timeout_ms. */
@@ -211,35 +250,23 @@ export class NatsBackend {
     return unauthenticated(`${this.where}: the server rejected the credentials of ${who}: ${reason}`);
   }
 
-  /** Runs `fn`, mapping connectivity errors to UNAVAILABLE. */
-  async call<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn`, bounded by min(`ctx.deadline`, request_timeout_ms + `extraMs`) — UNAVAILABLE at the request
+   * timeout, DEADLINE_EXCEEDED at the caller's deadline — and maps connectivity errors to UNAVAILABLE.
+   * `extraMs` is for operations that wait on the server by design (a long-poll receive, a fetch with expiry).
+   */
+  async call<T>(fn: () => Promise<T>, ctx?: Pick<CallContext, 'deadline'>, extraMs = 0): Promise<T> {
     try {
-      return await fn();
+      return await this.bounds.run(fn(), ctx, extraMs > 0 ? { extraMs } : undefined);
     } catch (err) {
       throw this.map(err);
     }
   }
 
   /** A PING round trip, bounded by request_timeout_ms (flush would otherwise wait for a reconnect). */
-  async flush(): Promise<void> {
+  async flush(ctx?: Pick<CallContext, 'deadline'>): Promise<void> {
     const nc = this.conn;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            unavailable(
-              `${this.where} is unavailable: no answer within ${this.config.request_timeout_ms} ms`,
-            ),
-          ),
-        this.config.request_timeout_ms,
-      );
-    });
-    try {
-      await Promise.race([this.call(() => nc.flush()), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.call(() => nc.flush(), ctx);
   }
 
   async health(): Promise<{ ok: boolean; message: string }> {

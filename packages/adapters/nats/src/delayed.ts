@@ -106,7 +106,7 @@ export class DelayedQueues {
   impl(): QueueDelayedImpl {
     const b = this.backend;
     return {
-      enqueueDelayed: (req) =>
+      enqueueDelayed: (req, ctx) =>
         b.call(async () => {
           const now = Date.now();
           const at =
@@ -122,7 +122,7 @@ export class DelayedQueues {
           });
           this.startScheduler();
           return { messageId: id, deliverAtMs: BigInt(at) };
-        }),
+        }, ctx),
     };
   }
 

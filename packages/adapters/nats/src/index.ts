@@ -5,7 +5,7 @@ import { QueueBasic } from '@prism/queue-basic';
 import { QueueDeadLetter } from '@prism/queue-dead-letter';
 import { QueueDelayed } from '@prism/queue-delayed';
 import { QueueVisibility } from '@prism/queue-visibility';
-import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
+import { definePlugin, endpointId, healthy, type Isolation, implement, unhealthy } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { StreamReplay } from '@prism/stream-replay';
@@ -44,6 +44,24 @@ const plugin = definePlugin({
     QueueDelayed,
   ],
   configSchema: NatsConfigSchema,
+  /** Subjects `prism.<namespace>.` and JetStream streams `<stream_prefix>_<namespace>_…`. */
+  isolation(config, namespace): Isolation {
+    const names = new Names(namespace, config.stream_prefix);
+    return {
+      endpoints: config.servers.map((server) => {
+        const url = new URL(/^[a-z]+:\/\//.test(server) ? server : `nats://${server}`);
+        return endpointId(url.hostname, url.port || 4222);
+      }),
+      scopes: [
+        { kind: 'subjects', value: names.root },
+        {
+          kind: 'JetStream streams',
+          value: names.streamPrefix,
+          ...(config.stream_prefix === 'PRISM' ? {} : { field: 'stream_prefix' }),
+        },
+      ],
+    };
+  },
   create(config, ctx) {
     const backend = new NatsBackend(config, ctx.logger, ctx.namespace);
     const names = new Names(ctx.namespace, config.stream_prefix);

@@ -67,7 +67,7 @@ export class PersistentPubSub {
   impl(): PubSubPersistentImpl {
     const b = this.backend;
     return {
-      publishPersistent: (req) =>
+      publishPersistent: (req, ctx) =>
         b.call(async () => {
           await this.ensure();
           const id = newId();
@@ -75,7 +75,7 @@ export class PersistentPubSub {
             headers: toHeaders(req.metadata, { [H_ID]: id }),
           });
           return { messageId: id };
-        }),
+        }, ctx),
 
       subscribeDurable: (req, call: CallContext) => this.subscribe(req, call.signal),
 
@@ -92,7 +92,7 @@ export class PersistentPubSub {
           )
           .then(() => ({})),
 
-      deleteSubscription: (req) =>
+      deleteSubscription: (req, ctx) =>
         b.call(async () => {
           const jsm = await b.jsm();
           try {
@@ -106,7 +106,7 @@ export class PersistentPubSub {
             if (isConsumerNotFound(err) || isStreamNotFound(err)) return { deleted: false };
             throw err;
           }
-        }),
+        }, ctx),
     };
   }
 

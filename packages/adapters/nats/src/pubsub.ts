@@ -27,6 +27,7 @@ export class CorePubSub {
     topic: string,
     payload: Uint8Array,
     metadata: Record<string, string>,
+    ctx?: Pick<CallContext, 'deadline'>,
   ): Promise<{ messageId: string }> {
     const id = newId();
     const nc = this.backend.conn;
@@ -34,7 +35,7 @@ export class CorePubSub {
       headers: toHeaders(metadata, { [H_ID]: id, [H_TS]: String(Date.now()) }),
     });
     // A round trip makes sure the server took the message (the client otherwise buffers while reconnecting).
-    await this.backend.flush();
+    await this.backend.flush(ctx);
     return { messageId: id };
   }
 
@@ -70,7 +71,7 @@ export class CorePubSub {
 
   basic(): PubSubBasicImpl {
     return {
-      publish: (req) => this.publish(req.topic, req.payload, req.metadata),
+      publish: (req, ctx) => this.publish(req.topic, req.payload, req.metadata, ctx),
       subscribe: (req, call: CallContext) =>
         this.subscribe(this.names.topicSubject(req.topic), 'pubsub_basic', call.signal),
     };

@@ -215,29 +215,33 @@ export class Queues {
   basic(): QueueBasicImpl {
     const b = this.backend;
     return {
-      enqueue: (req) =>
+      enqueue: (req, ctx) =>
         b.call(async () => {
           const id = newId();
           await this.publish(req.queue, req.payload, req.metadata, { [H_ID]: id });
           return { messageId: id };
-        }),
-      receive: (req) =>
-        b.call(async () => {
-          const msgs = await this.receive(
-            req.queue,
-            Math.max(1, req.maxMessages),
-            Number(req.waitMs),
-            orDefault(req.visibilityTimeoutMs, MESSAGING_DEFAULTS.visibilityTimeoutMs),
-          );
-          return {
-            messages: msgs.map((m) => ({
-              message: jsMessage(req.queue, m),
-              receipt: m.reply ?? '',
-              deliveryCount: parseAckSubject(m.reply ?? '')?.deliveryCount ?? 1,
-            })),
-          };
-        }),
-      ack: (req) =>
+        }, ctx),
+      receive: (req, ctx) =>
+        b.call(
+          async () => {
+            const msgs = await this.receive(
+              req.queue,
+              Math.max(1, req.maxMessages),
+              Number(req.waitMs),
+              orDefault(req.visibilityTimeoutMs, MESSAGING_DEFAULTS.visibilityTimeoutMs),
+            );
+            return {
+              messages: msgs.map((m) => ({
+                message: jsMessage(req.queue, m),
+                receipt: m.reply ?? '',
+                deliveryCount: parseAckSubject(m.reply ?? '')?.deliveryCount ?? 1,
+              })),
+            };
+          },
+          ctx,
+          Number(req.waitMs),
+        ),
+      ack: (req, ctx) =>
         b.call(async () => {
           const nc = b.conn;
           const receipts = [...new Set(req.receipts)];
@@ -249,7 +253,7 @@ export class Queues {
             live.map(({ token }) => this.dropLease(req.queue, token.streamSeq).catch(() => {})),
           );
           return { ackedCount: live.length };
-        }),
+        }, ctx),
     };
   }
 
@@ -264,7 +268,7 @@ export class Queues {
       return token;
     };
     return {
-      nack: (req) =>
+      nack: (req, ctx) =>
         b.call(async () => {
           const token = await requireCurrent(req.queue, req.receipt);
           const delay = Number(req.delayMs);
@@ -273,8 +277,8 @@ export class Queues {
           await this.writeLease(req.queue, token.streamSeq, { dc: token.deliveryCount, until: 0 });
           await b.flush();
           return {};
-        }),
-      extendVisibility: (req) =>
+        }, ctx),
+      extendVisibility: (req, ctx) =>
         b.call(async () => {
           const token = await requireCurrent(req.queue, req.receipt);
           const ms = Number(req.visibilityTimeoutMs);
@@ -285,14 +289,14 @@ export class Queues {
           });
           await b.flush();
           return {};
-        }),
+        }, ctx),
     };
   }
 
   deadLetters(): QueueDeadLetterImpl {
     const b = this.backend;
     return {
-      configureDeadLetter: (req) =>
+      configureDeadLetter: (req, ctx) =>
         b.call(async () => {
           await this.ensureQueue(req.queue);
           const policy: DeadLetterPolicy | undefined =
@@ -303,7 +307,7 @@ export class Queues {
           });
           this.policies.set(req.queue, { policy, at: Date.now() });
           return {};
-        }),
+        }, ctx),
     };
   }
 }

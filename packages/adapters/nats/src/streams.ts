@@ -19,6 +19,9 @@ type Start = { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
  * Reads use ordered (ephemeral, flow-controlled) consumers; a consumer group is a durable pull consumer
  * whose members pull from it, each with a bounded window of unacked records.
  */
+/** How long one fetch of a following reader waits on the server for new records. */
+const FOLLOW_WAIT_MS = 5_000;
+
 export class JetStreams {
   constructor(
     private readonly backend: NatsBackend,
@@ -41,7 +44,7 @@ export class JetStreams {
   basic(): StreamBasicImpl {
     const b = this.backend;
     return {
-      append: (req) =>
+      append: (req, ctx) =>
         b.call(async () => {
           await this.ensure(req.stream);
           const id = newId();
@@ -51,10 +54,10 @@ export class JetStreams {
           // The record's timestamp is the server's (what replay-by-time compares against).
           const stored = await (await b.jsm()).streams.getMessage(ack.stream, { seq: ack.seq });
           return { offset: BigInt(ack.seq), messageId: id, timestampMs: BigInt(stored.time.getTime()) };
-        }),
+        }, ctx),
       read: (req, call: CallContext) =>
         this.read(req.stream, { kind: 'offset', offset: Number(req.fromOffset) }, req, call.signal),
-      trim: (req) =>
+      trim: (req, ctx) =>
         b.call(async () => {
           const before = Number(req.beforeOffset);
           if (before <= 0) return {};
@@ -65,7 +68,7 @@ export class JetStreams {
             if (!isStreamNotFound(err)) throw err;
           }
           return {};
-        }),
+        }, ctx),
     };
   }
 
@@ -126,10 +129,14 @@ export class JetStreams {
       while (!signal.aborted) {
         const want = opts.maxRecords > 0 ? Math.min(64, opts.maxRecords - count) : 64;
         // Pulled only when the client asked for more: at most one batch is held in memory.
-        const { messages } = await b.call(() =>
-          opts.follow
-            ? pullSome(b.conn, name, consumer.name, want, 5_000, signal)
-            : pull(b.conn, name, consumer.name, { batch: want }, signal),
+        // Bounded: a follower's fetch waits up to 5 s on the server by design, on top of request_timeout_ms.
+        const { messages } = await b.call(
+          () =>
+            opts.follow
+              ? pullSome(b.conn, name, consumer.name, want, FOLLOW_WAIT_MS, signal)
+              : pull(b.conn, name, consumer.name, { batch: want }, signal),
+          undefined,
+          opts.follow ? FOLLOW_WAIT_MS : 0,
         );
         if (messages.length === 0 && !opts.follow) return;
         for (const m of messages) {
@@ -161,7 +168,7 @@ export class JetStreams {
             ),
           )
           .then(() => ({})),
-      deleteGroup: (req) =>
+      deleteGroup: (req, ctx) =>
         b.call(async () => {
           try {
             const deleted = await (await b.jsm()).consumers.delete(
@@ -173,7 +180,7 @@ export class JetStreams {
             if (isConsumerNotFound(err) || isStreamNotFound(err)) return { deleted: false };
             throw err;
           }
-        }),
+        }, ctx),
     };
   }
 

@@ -1,4 +1,13 @@
-import { Code, ConnectError, invalidArgument, type Logger, unavailable } from '@prism/sdk';
+import {
+  BackendTimeouts,
+  type CallContext,
+  Code,
+  ConnectError,
+  deadlineExceeded,
+  invalidArgument,
+  type Logger,
+  unavailable,
+} from '@prism/sdk';
 import postgres from 'postgres';
 import { clientOptions, describeTarget, type PostgresConfig, passwordOf } from './config.js';
 import { mapPgError, sqlState } from './errors.js';
@@ -11,11 +20,23 @@ type Query<T> = PromiseLike<T> & { cancel?(): unknown };
 
 /**
  * One namespace's connection pool to PostgreSQL, shared by every interface the adapter serves: runs calls
- * with a client-side deadline and cancellation, maps errors to Connect codes without secrets, and runs
+ * bounded by min(client deadline, query_timeout_ms) and canceled when the caller goes away, replaces the
+ * pool when PostgreSQL stops answering altogether, maps errors to Connect codes without secrets, and runs
  * background jobs (e.g. the TTL sweeper) on unref'd timers.
  */
 export class PgClient {
+  /**
+   * The pool, as a stable handle: it forwards to the current postgres.js instance, which is replaced
+   * when the server stops answering (see {@link recycle}), so handles captured at start stay valid.
+   */
   readonly sql: Sql;
+  private pool: Sql;
+  /** Bounds every query by min(client deadline, query_timeout_ms); a wedge there recycles the pool. */
+  private readonly bounds: BackendTimeouts;
+  /** The same while the last login was refused: connect_timeout_ms when shorter. */
+  private readonly refusedBounds: BackendTimeouts;
+  /** When the pool was last replaced (ms epoch). */
+  private recycledAt = 0;
   /** Where we connect (password redacted), for messages. */
   readonly target: string;
   private readonly where: string;
@@ -38,8 +59,53 @@ export class PgClient {
     this.target = describeTarget(config);
     this.password = passwordOf(config);
     this.where = `postgres backend of namespace "${namespace}"`;
-    const options = clientOptions(config, `prism:${namespace}`.slice(0, 63));
-    this.sql = config.url ? postgres(config.url, options) : postgres(options);
+    this.pool = this.makePool();
+    const current = () => this.pool;
+    // An arrow function target: no non-configurable `prototype` to constrain the traps.
+    this.sql = new Proxy((() => {}) as unknown as Sql, {
+      apply: (_t, _this, args: unknown[]) => Reflect.apply(current(), undefined, args),
+      get: (_t, p) => {
+        const pool = current();
+        const v: unknown = Reflect.get(pool, p);
+        return typeof v === 'function' ? v.bind(pool) : v;
+      },
+    });
+    const timeouts = { where: this.where, setting: 'query_timeout_ms' };
+    this.bounds = new BackendTimeouts({
+      ...timeouts,
+      timeoutMs: config.query_timeout_ms,
+      onTimeout: ({ wedged }) => {
+        if (wedged) this.recycle();
+      },
+    });
+    this.refusedBounds = new BackendTimeouts({
+      ...timeouts,
+      timeoutMs: Math.min(config.connect_timeout_ms, config.query_timeout_ms),
+    });
+  }
+
+  private makePool(): Sql {
+    const options = clientOptions(this.config, `prism:${this.namespace}`.slice(0, 63));
+    return this.config.url ? postgres(this.config.url, options) : postgres(options);
+  }
+
+  /**
+   * Replaces the pool after queries got no answer within query_timeout_ms while nothing else was answered
+   * either: its connections may be wedged for good (a half-open socket answers nothing, ever, and
+   * postgres.js would keep queueing on it). Their queries were already answered UNAVAILABLE; the new pool
+   * connects on demand (each attempt bounded by connect_timeout_ms). At most once per query timeout.
+   */
+  private recycle(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (now - this.recycledAt < this.config.query_timeout_ms) return;
+    this.recycledAt = now;
+    this.logger.warn(
+      `${this.where}: no answer within ${this.config.query_timeout_ms} ms (query_timeout_ms); replacing the connection pool`,
+    );
+    const old = this.pool;
+    this.pool = this.makePool();
+    old.end({ timeout: 0 }).catch(() => {});
   }
 
   /** Removes the password from a message, wherever a driver or server might have echoed it. */
@@ -47,36 +113,35 @@ export class PgClient {
     this.password && this.password.length > 0 ? s.split(this.password).join('***') : s;
 
   /**
-   * Runs a query, failing with UNAVAILABLE if it has no answer within `query_timeout_ms` and canceling
-   * it when the caller goes away.
+   * Runs a query bounded by min(`ctx.deadline`, query_timeout_ms): UNAVAILABLE at the query timeout
+   * (DEADLINE_EXCEEDED at the caller's deadline), and the query is canceled on the server then and when
+   * the caller goes away. Takes the call's context, or just a signal (no deadline).
    */
-  async run<T>(query: Query<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(query: Query<T>, ctx?: AbortSignal | Pick<CallContext, 'signal' | 'deadline'>): Promise<T> {
     if (this.closed) throw unavailable(`${this.where} is closed`);
+    const signal = ctx === undefined ? undefined : ctx instanceof AbortSignal ? ctx : ctx.signal;
+    const bound = ctx instanceof AbortSignal ? undefined : ctx;
     if (signal?.aborted) throw new ConnectError(`${this.where}: call canceled`, Code.Canceled);
-    let timer: NodeJS.Timeout | undefined;
+    // A lazy query only runs once awaited: past the deadline, do not start it at all.
+    if (bound?.deadline !== undefined && bound.deadline <= Date.now())
+      throw deadlineExceeded(`deadline exceeded before ${this.where} was asked`);
     const untrack = signal ? this.track(signal, query) : undefined;
     const refused = this.authFailure;
-    const deadline = new Promise<never>((_, reject) => {
-      const ms = refused
-        ? Math.min(this.config.connect_timeout_ms, this.config.query_timeout_ms)
-        : this.config.query_timeout_ms;
-      timer = setTimeout(() => {
-        query.cancel?.();
-        reject(refused ?? unavailable(`${this.where} did not answer within ${ms} ms (query_timeout_ms)`));
-      }, ms);
-    });
     try {
-      const result = await Promise.race([query, deadline]);
+      const result = await (refused ? this.refusedBounds : this.bounds).run(query, bound, {
+        onExpire: () => query.cancel?.(),
+      });
       this.authFailure = undefined;
       return result;
     } catch (err) {
       // A query we canceled because the caller left fails with query_canceled: report the real reason.
       if (signal?.aborted) throw new ConnectError(`${this.where}: call canceled`, Code.Canceled);
+      // Still refused at login: say so rather than "no answer".
+      if (refused && err instanceof ConnectError && err.code === Code.Unavailable) throw refused;
       const mapped = this.mapError(err);
       if (mapped instanceof ConnectError && mapped.code === Code.Unauthenticated) this.authFailure = mapped;
       throw mapped;
     } finally {
-      clearTimeout(timer);
       untrack?.();
     }
   }
@@ -160,6 +225,6 @@ export class PgClient {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    await this.sql.end({ timeout: 5 });
+    await this.pool.end({ timeout: 5 });
   }
 }

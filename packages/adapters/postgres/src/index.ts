@@ -1,4 +1,4 @@
-import { definePlugin, healthy, unhealthy } from '@prism/sdk';
+import { definePlugin, endpointId, healthy, type Isolation, unhealthy } from '@prism/sdk';
 import { PgClient } from './client.js';
 import { KV_INTERFACES, keyValue } from './kv.js';
 import { MESSAGING_INTERFACES, messaging } from './messaging.js';
@@ -19,6 +19,24 @@ export default definePlugin({
     'PostgreSQL (postgres.js): key/value with TTL and ordered scans, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
   interfaces: [...KV_INTERFACES, ...MESSAGING_INTERFACES],
   configSchema: PostgresPluginConfig,
+  /** Every table of the schema keys its rows by the namespace name (`namespace` leads each primary key). */
+  isolation(config, namespace): Isolation | undefined {
+    let url: URL | undefined;
+    try {
+      url = config.url ? new URL(config.url) : undefined;
+    } catch {
+      return undefined;
+    }
+    const host = config.host ?? (url?.hostname || 'localhost');
+    const port = config.port ?? (Number(url?.port) || 5432);
+    const database =
+      config.database ??
+      (decodeURIComponent(url?.pathname.slice(1) ?? '') || config.user || url?.username || '');
+    return {
+      endpoints: [`${endpointId(host, port)}/${database}`],
+      scopes: [{ kind: `rows of schema "${config.schema}"`, value: namespace, match: 'exact' }],
+    };
+  },
   create(config, ctx) {
     const client = new PgClient(config, ctx.namespace, ctx.logger);
     const kv = keyValue(client);

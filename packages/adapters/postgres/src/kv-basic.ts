@@ -19,7 +19,7 @@ export function pgBasic(client: PgClient, tables: KvTables): KeyValueBasicImpl {
         sql`INSERT INTO ${t} (namespace, key, value) VALUES (${ns}, ${req.key}, ${req.value})
             ON CONFLICT (namespace, key) DO UPDATE
             SET value = excluded.value, expires_at = NULL, version = DEFAULT`,
-        ctx.signal,
+        ctx,
       );
       return {};
     },
@@ -27,7 +27,7 @@ export function pgBasic(client: PgClient, tables: KvTables): KeyValueBasicImpl {
       const [row] = await client.run(
         sql<{ value: Buffer }[]>`SELECT value FROM ${t}
           WHERE namespace = ${ns} AND key = ${req.key} AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       return row ? { found: true, value: bytesOf(row.value) } : { found: false };
     },
@@ -36,7 +36,7 @@ export function pgBasic(client: PgClient, tables: KvTables): KeyValueBasicImpl {
       const [row] = await client.run(
         sql<{ live: boolean }[]>`DELETE FROM ${t} WHERE namespace = ${ns} AND key = ${req.key}
           RETURNING (expires_at IS NULL OR expires_at > now()) AS live`,
-        ctx.signal,
+        ctx,
       );
       return { deleted: row?.live === true };
     },
@@ -44,7 +44,7 @@ export function pgBasic(client: PgClient, tables: KvTables): KeyValueBasicImpl {
       const rows = await client.run(
         sql`SELECT 1 FROM ${t}
           WHERE namespace = ${ns} AND key = ${req.key} AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       return { exists: rows.length > 0 };
     },

@@ -15,7 +15,7 @@ export function pgBatch(client: PgClient, tables: KvTables): KeyValueBatchImpl {
   return {
     async batchSet(req, ctx) {
       const entries = lastWins(req.entries.map((e) => ({ key: e.key, value: e.value, ttlMs: 0 })));
-      if (entries.length > 0) await client.run(bulkUpsert(sql, tables.table, ns, entries), ctx.signal);
+      if (entries.length > 0) await client.run(bulkUpsert(sql, tables.table, ns, entries), ctx);
       return { count: req.entries.length };
     },
     async batchGet(req, ctx) {
@@ -24,7 +24,7 @@ export function pgBatch(client: PgClient, tables: KvTables): KeyValueBatchImpl {
         sql<{ key: string; value: Buffer }[]>`SELECT key, value FROM ${t}
           WHERE namespace = ${ns} AND key IN (SELECT jsonb_array_elements_text(${keysParam(sql, req.keys)}::jsonb))
             AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       const found = new Map(rows.map((r) => [r.key, r.value]));
       const entries = req.keys.map((key) => {
@@ -39,7 +39,7 @@ export function pgBatch(client: PgClient, tables: KvTables): KeyValueBatchImpl {
         sql<{ key: string; live: boolean }[]>`DELETE FROM ${t}
           WHERE namespace = ${ns} AND key IN (SELECT jsonb_array_elements_text(${keysParam(sql, req.keys)}::jsonb))
           RETURNING key, (expires_at IS NULL OR expires_at > now()) AS live`,
-        ctx.signal,
+        ctx,
       );
       const deleted = batchDeleteFlags(req.keys, new Set(rows.filter((r) => r.live).map((r) => r.key)));
       return { deleted, deletedCount: deleted.filter(Boolean).length };

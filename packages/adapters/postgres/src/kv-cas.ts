@@ -29,7 +29,7 @@ export function pgCas(client: PgClient, tables: KvTables): KeyValueCASImpl {
       const [row] = await client.run(
         sql<{ value: Buffer; etag: string }[]>`SELECT value, version::text AS etag FROM ${t}
           WHERE namespace = ${ns} AND key = ${req.key} AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       return row ? { found: true, value: bytesOf(row.value), etag: row.etag } : { found: false, etag: '' };
     },
@@ -46,7 +46,7 @@ export function pgCas(client: PgClient, tables: KvTables): KeyValueCASImpl {
                   WHERE namespace = ${ns} AND key = ${req.key} AND version = ${version}::int8
                     AND (expires_at IS NULL OR expires_at > now())
                   RETURNING version::text AS etag`,
-                ctx.signal,
+                ctx,
               );
         if (!rows[0]) throw etagMismatch(req.key, await exists(req.key, ctx.signal));
         return { etag: rows[0].etag };
@@ -67,7 +67,7 @@ export function pgCas(client: PgClient, tables: KvTables): KeyValueCASImpl {
               ON CONFLICT (namespace, key) DO UPDATE
               SET value = excluded.value, expires_at = NULL, version = DEFAULT
               RETURNING version::text AS etag`,
-        ctx.signal,
+        ctx,
       );
       if (!row) throw keyExists(req.key);
       return { etag: row.etag };
@@ -80,7 +80,7 @@ export function pgCas(client: PgClient, tables: KvTables): KeyValueCASImpl {
           : await client.run(
               sql`DELETE FROM ${t} WHERE namespace = ${ns} AND key = ${req.key} AND version = ${version}::int8
                 AND (expires_at IS NULL OR expires_at > now())`,
-              ctx.signal,
+              ctx,
             );
       if (res.count === 0) throw etagMismatch(req.key, await exists(req.key, ctx.signal));
       return {};

@@ -38,7 +38,7 @@ export function pgScan(client: PgClient, tables: KvTables): KeyValueScanImpl {
     after: string | undefined,
     n: number,
     withValues: boolean,
-    signal: AbortSignal,
+    ctx: CallContext,
   ) {
     const upper = prefixSuccessor(prefix);
     const columns = withValues ? sql`key, value` : sql`key`;
@@ -49,18 +49,19 @@ export function pgScan(client: PgClient, tables: KvTables): KeyValueScanImpl {
         WHERE namespace = ${ns} AND key >= ${prefix} ${afterCond} ${upperCond}
           AND (expires_at IS NULL OR expires_at > now())
         ORDER BY key LIMIT ${n}`,
-      signal,
+      ctx,
     );
   }
 
   async function* pages(req: PageRequest, withValues: boolean, ctx: CallContext) {
     const size = effectivePageSize(req.pageSize);
     let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
-    let after = decodeCursor(req.cursor);
+    // Validated: canonical, UTF-8, no NUL, within the prefix (the query is confined to it anyway).
+    let after = decodeCursor(req.cursor, req.prefix);
     while (remaining > 0 && !ctx.signal.aborted) {
       const n = Math.min(size, remaining);
       // One row more than the page tells whether another page follows.
-      const rows = await fetch(req.prefix, after, n + 1, withValues, ctx.signal);
+      const rows = await fetch(req.prefix, after, n + 1, withValues, ctx);
       const more = rows.length > n;
       const page = more ? rows.slice(0, n) : rows;
       remaining -= page.length;
@@ -88,7 +89,7 @@ export function pgScan(client: PgClient, tables: KvTables): KeyValueScanImpl {
         sql<{ n: string }[]>`SELECT count(*)::int8 AS n FROM ${t}
           WHERE namespace = ${ns} AND key >= ${req.prefix} ${upperCond}
             AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       return { count: BigInt(row?.n ?? 0) };
     },

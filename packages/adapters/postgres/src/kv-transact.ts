@@ -84,7 +84,7 @@ export function pgTransactional(client: PgClient, tables: KvTables): KeyValueTra
             AND (expires_at = '-infinity' OR key IN (SELECT jsonb_array_elements_text(${keysParam(tx, deletes)}::jsonb)))`;
           return results;
         }),
-        ctx.signal,
+        ctx,
       );
       return { results };
     },

@@ -17,7 +17,7 @@ export function pgTtl(client: PgClient, tables: KvTables): KeyValueTTLImpl {
             VALUES (${ns}, ${req.key}, ${req.value}, now() + ${Number(req.ttlMs)}::float8 * interval '1 millisecond')
             ON CONFLICT (namespace, key) DO UPDATE
             SET value = excluded.value, expires_at = excluded.expires_at, version = DEFAULT`,
-        ctx.signal,
+        ctx,
       );
       return {};
     },
@@ -25,7 +25,7 @@ export function pgTtl(client: PgClient, tables: KvTables): KeyValueTTLImpl {
       const res = await client.run(
         sql`UPDATE ${t} SET expires_at = now() + ${Number(req.ttlMs)}::float8 * interval '1 millisecond'
             WHERE namespace = ${ns} AND key = ${req.key} AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       return { applied: res.count > 0 };
     },
@@ -34,7 +34,7 @@ export function pgTtl(client: PgClient, tables: KvTables): KeyValueTTLImpl {
         sql<{ ttl_ms: string | null }[]>`
           SELECT ceil(extract(epoch FROM expires_at - now()) * 1000)::int8 AS ttl_ms FROM ${t}
           WHERE namespace = ${ns} AND key = ${req.key} AND (expires_at IS NULL OR expires_at > now())`,
-        ctx.signal,
+        ctx,
       );
       if (!row) return { exists: false };
       if (row.ttl_ms === null) return { exists: true, hasTtl: false };
@@ -45,7 +45,7 @@ export function pgTtl(client: PgClient, tables: KvTables): KeyValueTTLImpl {
       const res = await client.run(
         sql`UPDATE ${t} SET expires_at = NULL
             WHERE namespace = ${ns} AND key = ${req.key} AND expires_at > now()`,
-        ctx.signal,
+        ctx,
       );
       return { applied: res.count > 0 };
     },

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
+  BackendTimeouts,
   backoffDelay,
-  type ConnectError,
+  type CallContext,
+  ConnectError,
   codeName,
   endBackendSpan,
   failedPrecondition,
@@ -40,6 +42,7 @@ export type Reply = Buffer | string | number | bigint | null | Reply[] | undefin
 
 /** Replies whose bulk strings are Buffers; everything else keeps node-redis' default mapping. */
 const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+const BINARY_OPTIONS = { typeMapping: BINARY };
 
 // Redis error prefixes that mean "not able to serve right now" rather than "bad request".
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -57,13 +60,25 @@ export function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+type Client = ReturnType<typeof createClient>;
+
 /**
  * One node-redis client for one namespace: fail-fast while disconnected (no offline queue), reconnect
- * with capped backoff in the background, per-command timeouts, and error mapping to Connect codes.
+ * with capped backoff in the background, every command bounded by min(client deadline,
+ * command_timeout_ms) — also once sent, which node-redis' own timeout does not cover — with the client
+ * replaced when Redis stops answering (a frozen server, a half-open socket), and error mapping to
+ * Connect codes.
  */
 export class RedisConnection {
   readonly where: string;
-  private readonly client: ReturnType<typeof createClient>;
+  private client: Client;
+  /** Bounds commands on the shared client; a timeout there recycles it. */
+  private readonly bounds: BackendTimeouts;
+  /** Bounds operations of dedicated clients (followers, group readers, subscriber): their owner handles expiry. */
+  private readonly sideBounds: BackendTimeouts;
+  /** When the shared client was last replaced because Redis did not answer (ms epoch). */
+  private recycledAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
   private readonly url: string;
   private started = false;
   private closed = false;
@@ -82,6 +97,18 @@ export class RedisConnection {
     this.labels = { namespace };
     this.url = redactUrl(config.url);
     this.where = `redis backend of namespace "${namespace}" (${this.url})`;
+    const timeouts = {
+      where: this.where,
+      timeoutMs: config.command_timeout_ms,
+      setting: 'command_timeout_ms',
+    };
+    this.bounds = new BackendTimeouts({ ...timeouts, onTimeout: () => this.recycle() });
+    this.sideBounds = new BackendTimeouts(timeouts);
+    this.client = this.makeClient();
+  }
+
+  private makeClient(): Client {
+    const config = this.config;
     const tls = config.tls;
     const tlsOptions =
       tls === true || (tls === undefined && config.url.startsWith('rediss://'))
@@ -96,7 +123,7 @@ export class RedisConnection {
               rejectUnauthorized: tls.reject_unauthorized,
             }
           : {};
-    this.client = createClient({
+    const client: Client = createClient({
       url: config.url,
       ...(config.username ? { username: config.username } : {}),
       ...(config.password ? { password: config.password } : {}),
@@ -117,24 +144,79 @@ export class RedisConnection {
         },
       },
     });
-    this.client.on('error', (err: Error) => {
+    client.on('error', (err: Error) => {
       // node-redis emits every failed reconnect attempt; log each distinct problem once.
+      if (client !== this.client) return; // a replaced client, being torn down
       if (err.message !== this.lastError) {
         this.lastError = err.message;
         this.logger.warn({ err: err.message }, `${this.where}: connection problem`);
       }
     });
-    this.client.on('ready', () => {
+    client.on('ready', () => {
+      if (client !== this.client) return;
       if (this.lastError !== undefined) this.logger.info(`${this.where}: connection restored`);
       this.lastError = undefined;
       this.authFailure = undefined;
       this.metrics.gauge('redis_connected', 1, this.labels);
     });
-    this.client.on('end', () => this.metrics.gauge('redis_connected', 0, this.labels));
-    this.client.on('reconnecting', () => {
+    client.on('end', () => {
+      if (client === this.client) this.metrics.gauge('redis_connected', 0, this.labels);
+    });
+    client.on('reconnecting', () => {
+      if (client !== this.client) return;
       this.metrics.gauge('redis_connected', 0, this.labels);
       this.metrics.increment('redis_reconnects_total', this.labels);
     });
+    return client;
+  }
+
+  /**
+   * Replaces the shared client after a command got no answer within command_timeout_ms: the socket may be
+   * wedged for good (a half-open connection answers nothing, ever), and every later command would queue
+   * behind the lost one. At most once per command timeout; commands on the old client were already
+   * answered UNAVAILABLE. Until the new client is ready, calls fail fast (no offline queue).
+   */
+  private recycle(): void {
+    if (this.closed || !this.started) return;
+    const now = Date.now();
+    if (now - this.recycledAt < this.config.command_timeout_ms) return;
+    this.recycledAt = now;
+    this.logger.warn(
+      `${this.where}: no answer within ${this.config.command_timeout_ms} ms (command_timeout_ms); reconnecting`,
+    );
+    this.replaceClient();
+  }
+
+  private replaceClient(): void {
+    const old = this.client;
+    const fresh = this.makeClient();
+    this.client = fresh;
+    this.metrics.gauge('redis_connected', 0, this.labels);
+    this.metrics.increment('redis_reconnects_total', this.labels);
+    if (old.isOpen) old.destroy();
+    // Failures are emitted as 'error' events (logged) and retried by the reconnect strategy.
+    fresh.connect().catch(() => {});
+    // A handshake to a server that accepts connections but never answers has no timeout of its own.
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (!this.closed && this.client === fresh && !fresh.isReady) this.replaceClient();
+    }, this.config.connect_timeout_ms);
+    this.watchdog.unref();
+  }
+
+  /**
+   * Bounds an operation of a dedicated client (see {@link duplicate}) by min(client deadline,
+   * command_timeout_ms + `extraMs`); its owner destroys the client when it expires.
+   */
+  bound<T>(work: Promise<T>, ctx?: Pick<CallContext, 'deadline'>, extraMs = 0): Promise<T> {
+    return this.sideBounds.run(work, ctx, extraMs ? { extraMs } : undefined).catch((err: unknown) => {
+      throw this.mapError(err);
+    });
+  }
+
+  /** Connects a dedicated client, bounded by connect_timeout_ms + command_timeout_ms (its handshake). */
+  connectDedicated(client: Client): Promise<unknown> {
+    return this.bound(client.connect(), undefined, this.config.connect_timeout_ms);
   }
 
   /** Connects (with the connect timeout) and checks the server answers; throws a clear UNAVAILABLE otherwise. */
@@ -159,8 +241,16 @@ export class RedisConnection {
     }
   }
 
-  /** Sends one command. `binary` returns bulk strings as Buffers (for values). */
-  async call(args: readonly RedisArgument[], binary = false): Promise<Reply> {
+  /**
+   * Sends one command, bounded by min(`ctx.deadline`, command_timeout_ms): UNAVAILABLE at the command
+   * timeout (the client is then recycled), DEADLINE_EXCEEDED at the caller's deadline. `binary` returns
+   * bulk strings as Buffers (for values).
+   */
+  async call(
+    args: readonly RedisArgument[],
+    binary = false,
+    ctx?: Pick<CallContext, 'deadline'>,
+  ): Promise<Reply> {
     const t0 = performance.now();
     const command = String(args[0]);
     const span = startBackendSpan(`redis ${command}`, {
@@ -168,10 +258,10 @@ export class RedisConnection {
       'db.operation.name': command,
     });
     try {
-      const reply = (await this.client.sendCommand(args, {
-        timeout: this.config.command_timeout_ms,
-        ...(binary ? { typeMapping: BINARY } : {}),
-      })) as Reply;
+      const reply = (await this.bounds.run(
+        this.client.sendCommand(args, binary ? BINARY_OPTIONS : undefined),
+        ctx,
+      )) as Reply;
       this.metrics.observe('redis_command_seconds', (performance.now() - t0) / 1000, {
         ...this.labels,
         command,
@@ -198,13 +288,14 @@ export class RedisConnection {
     keys: readonly RedisArgument[],
     args: readonly RedisArgument[],
     binary = false,
+    ctx?: Pick<CallContext, 'deadline'>,
   ): Promise<Reply> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.call(['EVALSHA', s.sha, ...tail], binary);
+      return await this.call(['EVALSHA', s.sha, ...tail], binary, ctx);
     } catch (err) {
       if (!(err instanceof Error && /NOSCRIPT/.test(err.message))) throw err;
-      return this.call(['EVAL', s.source, ...tail], binary);
+      return this.call(['EVAL', s.source, ...tail], binary, ctx);
     }
   }
 
@@ -212,7 +303,7 @@ export class RedisConnection {
    * A new, unconnected client with the same settings (reconnect, TLS, credentials), for subscriber and
    * blocking-read use that must not share the command connection. The caller connects and closes it.
    */
-  duplicate(): ReturnType<typeof createClient> {
+  duplicate(): Client {
     return this.client.duplicate();
   }
 
@@ -232,6 +323,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.watchdog);
     if (this.client.isReady) {
       try {
         await this.client.close();
@@ -274,6 +366,8 @@ export class RedisConnection {
 
   /** Maps node-redis errors to Connect codes with an actionable message that names the backend. */
   mapError(err: unknown): ConnectError {
+    // Already mapped (e.g. a command timeout or deadline from the bound).
+    if (err instanceof ConnectError) return err;
     const message = this.redactSecrets(err instanceof Error ? err.message : String(err));
     // Offline because every reconnect is refused at login: say so rather than "unavailable".
     if (this.authFailure && !this.client.isReady) return this.authError();

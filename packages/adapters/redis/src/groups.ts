@@ -7,6 +7,8 @@ import type { KeySpace } from './keys.js';
 import { int, str } from './kv.js';
 import { type Entry, parseEntries, readReplyEntries, record, streamKey } from './streams.js';
 
+/** How long one XREADGROUP of a member blocks on the server. */
+const GROUP_BLOCK_MS = 1000;
 const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 const ENTRY_ID = /^\d+-\d+$/;
 
@@ -49,17 +51,21 @@ export class RedisGroups {
   impl(): StreamConsumerGroupsImpl {
     return {
       readGroup: (req, ctx) => this.readGroup(req, ctx.signal),
-      ack: async (req) => {
+      ack: async (req, ctx) => {
         const ids = [...new Set(req.ackIds.filter((id) => ENTRY_ID.test(id)))];
         if (ids.length > 0)
-          await this.conn.call(['XACK', streamKey(this.keys, req.stream), req.group, ...ids]);
+          await this.conn.call(['XACK', streamKey(this.keys, req.stream), req.group, ...ids], false, ctx);
         for (const w of this.windows) for (const id of ids) w.release(id);
         return {};
       },
-      deleteGroup: async (req) => {
+      deleteGroup: async (req, ctx) => {
         try {
           const n = int(
-            await this.conn.call(['XGROUP', 'DESTROY', streamKey(this.keys, req.stream), req.group]),
+            await this.conn.call(
+              ['XGROUP', 'DESTROY', streamKey(this.keys, req.stream), req.group],
+              false,
+              ctx,
+            ),
           );
           return { deleted: n === 1 };
         } catch (err) {
@@ -101,9 +107,7 @@ export class RedisGroups {
     };
     signal.addEventListener('abort', stop, { once: true });
     try {
-      await client.connect().catch((err: unknown) => {
-        throw this.conn.mapError(err);
-      });
+      await this.conn.connectDedicated(client);
       // A member coming back first takes its own pending entries (left by its previous stream).
       let entries = await this.ownPending(key, req.group, req.consumer, maxInFlight);
       while (!signal.aborted) {
@@ -130,21 +134,26 @@ export class RedisGroups {
         }
         let reply: unknown;
         try {
-          reply = await client.sendCommand(
-            [
-              'XREADGROUP',
-              'GROUP',
-              req.group,
-              req.consumer,
-              'COUNT',
-              String(room),
-              'BLOCK',
-              '1000',
-              'STREAMS',
-              key,
-              '>',
-            ],
-            { typeMapping: BINARY },
+          // Bounded by the BLOCK time plus command_timeout_ms: a frozen Redis ends the stream (UNAVAILABLE).
+          reply = await this.conn.bound(
+            client.sendCommand(
+              [
+                'XREADGROUP',
+                'GROUP',
+                req.group,
+                req.consumer,
+                'COUNT',
+                String(room),
+                'BLOCK',
+                String(GROUP_BLOCK_MS),
+                'STREAMS',
+                key,
+                '>',
+              ],
+              { typeMapping: BINARY },
+            ),
+            undefined,
+            GROUP_BLOCK_MS,
           );
         } catch (err) {
           if (signal.aborted) return;

@@ -7,7 +7,7 @@ import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
 import { PubSubBasic } from '@prism/pubsub-basic';
 import { PubSubWildcards } from '@prism/pubsub-wildcards';
-import { definePlugin, implement } from '@prism/sdk';
+import { definePlugin, endpointId, type Isolation, implement } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { StreamReplay } from '@prism/stream-replay';
@@ -45,6 +45,29 @@ export default definePlugin({
     StreamConsumerGroups,
   ],
   configSchema: RedisConfig,
+  /**
+   * Keys live under the key prefix in the selected database; pub/sub channels (`<prefix>\0t\0<topic>`)
+   * are server-wide, so equal prefixes collide there even in different databases. Prefixes cannot contain
+   * NUL, so different prefixes never share a channel.
+   */
+  isolation(config, namespace): Isolation | undefined {
+    let url: URL;
+    try {
+      url = new URL(config.url);
+    } catch {
+      return undefined;
+    }
+    const db = config.database ?? (Number(url.pathname.slice(1)) || 0);
+    const prefix = config.key_prefix ?? `${namespace}:`;
+    const field = config.key_prefix === undefined ? {} : { field: 'key_prefix' };
+    return {
+      endpoints: [endpointId(url.hostname, url.port || 6379)],
+      scopes: [
+        { kind: `keys in database ${db}`, value: prefix, ...field },
+        { kind: 'pub/sub channels (server-wide)', value: prefix, match: 'exact', ...field },
+      ],
+    };
+  },
   create(config, ctx) {
     const conn = new RedisConnection(config, ctx.namespace, ctx.logger, ctx.metrics);
     const keys = new KeySpace(config.key_prefix ?? `${ctx.namespace}:`);
@@ -54,7 +77,7 @@ export default definePlugin({
       bindings: [
         implement(KeyValueBasic, redisBasic(conn, keys)),
         implement(KeyValueTTL, redisTTL(conn, keys)),
-        implement(KeyValueScan, redisScan(conn, keys)),
+        implement(KeyValueScan, redisScan(conn, keys, ctx.limits)),
         implement(KeyValueBatch, redisBatch(conn, keys)),
         implement(KeyValueCAS, redisCAS(conn, keys)),
         implement(KeyValueTransactional, redisTransactional(conn, keys)),

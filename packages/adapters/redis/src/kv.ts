@@ -42,20 +42,20 @@ export function str(reply: Reply): string {
 /** keyvalue_basic on Redis strings: SET/GET/DEL/EXISTS (writes also drop the etag). */
 export function redisBasic(conn: RedisConnection, keys: KeySpace): KeyValueBasicImpl {
   return {
-    async set(req) {
-      await conn.eval(SET, [keys.value(req.key), keys.etag(req.key)], [arg(req.value), '0']);
+    async set(req, ctx) {
+      await conn.eval(SET, [keys.value(req.key), keys.etag(req.key)], [arg(req.value), '0'], false, ctx);
       return {};
     },
-    async get(req) {
-      const reply = await conn.call(['GET', keys.value(req.key)], true);
+    async get(req, ctx) {
+      const reply = await conn.call(['GET', keys.value(req.key)], true, ctx);
       return reply === null || reply === undefined ? { found: false } : { found: true, value: bytes(reply) };
     },
-    async delete(req) {
-      const n = await conn.eval(DELETE, [keys.value(req.key), keys.etag(req.key)], []);
+    async delete(req, ctx) {
+      const n = await conn.eval(DELETE, [keys.value(req.key), keys.etag(req.key)], [], false, ctx);
       return { deleted: int(n) === 1 };
     },
-    async exists(req) {
-      return { exists: int(await conn.call(['EXISTS', keys.value(req.key)])) === 1 };
+    async exists(req, ctx) {
+      return { exists: int(await conn.call(['EXISTS', keys.value(req.key)], false, ctx)) === 1 };
     },
   };
 }
@@ -63,23 +63,35 @@ export function redisBasic(conn: RedisConnection, keys: KeySpace): KeyValueBasic
 /** keyvalue_ttl with native Redis expiry: SET PX, PEXPIRE, PTTL, PERSIST. */
 export function redisTTL(conn: RedisConnection, keys: KeySpace): KeyValueTTLImpl {
   return {
-    async setWithTTL(req) {
-      await conn.eval(SET, [keys.value(req.key), keys.etag(req.key)], [arg(req.value), req.ttlMs.toString()]);
+    async setWithTTL(req, ctx) {
+      await conn.eval(
+        SET,
+        [keys.value(req.key), keys.etag(req.key)],
+        [arg(req.value), req.ttlMs.toString()],
+        false,
+        ctx,
+      );
       return {};
     },
-    async expire(req) {
-      const n = await conn.eval(EXPIRE, [keys.value(req.key), keys.etag(req.key)], [req.ttlMs.toString()]);
+    async expire(req, ctx) {
+      const n = await conn.eval(
+        EXPIRE,
+        [keys.value(req.key), keys.etag(req.key)],
+        [req.ttlMs.toString()],
+        false,
+        ctx,
+      );
       return { applied: int(n) === 1 };
     },
-    async getTTL(req) {
+    async getTTL(req, ctx) {
       // PTTL: -2 missing, -1 no TTL, else remaining milliseconds.
-      const ms = int(await conn.call(['PTTL', keys.value(req.key)]));
+      const ms = int(await conn.call(['PTTL', keys.value(req.key)], false, ctx));
       if (ms === -2) return { exists: false, hasTtl: false, ttlMs: 0n };
       if (ms === -1) return { exists: true, hasTtl: false, ttlMs: 0n };
       return { exists: true, hasTtl: true, ttlMs: BigInt(Math.max(ms, 1)) };
     },
-    async persist(req) {
-      const n = await conn.eval(EXPIRE, [keys.value(req.key), keys.etag(req.key)], []);
+    async persist(req, ctx) {
+      const n = await conn.eval(EXPIRE, [keys.value(req.key), keys.etag(req.key)], [], false, ctx);
       return { applied: int(n) === 1 };
     },
   };
@@ -88,7 +100,7 @@ export function redisTTL(conn: RedisConnection, keys: KeySpace): KeyValueTTLImpl
 /** keyvalue_batch: MSET (atomic) / MGET (one snapshot) / DEL in one script, one round trip each. */
 export function redisBatch(conn: RedisConnection, keys: KeySpace): KeyValueBatchImpl {
   return {
-    async batchSet(req) {
+    async batchSet(req, ctx) {
       if (req.entries.length === 0) return { count: 0 };
       const valueKeys = req.entries.map((e) => keys.value(e.key));
       const etagKeys = req.entries.map((e) => keys.etag(e.key));
@@ -96,12 +108,14 @@ export function redisBatch(conn: RedisConnection, keys: KeySpace): KeyValueBatch
         BATCH_SET,
         [...valueKeys, ...etagKeys],
         req.entries.map((e) => arg(e.value)),
+        false,
+        ctx,
       );
       return { count: req.entries.length };
     },
-    async batchGet(req) {
+    async batchGet(req, ctx) {
       if (req.keys.length === 0) return { entries: [] };
-      const reply = await conn.call(['MGET', ...req.keys.map((k) => keys.value(k))], true);
+      const reply = await conn.call(['MGET', ...req.keys.map((k) => keys.value(k))], true, ctx);
       const values = Array.isArray(reply) ? reply : [];
       return {
         entries: req.keys.map((key, i) => {
@@ -112,13 +126,15 @@ export function redisBatch(conn: RedisConnection, keys: KeySpace): KeyValueBatch
         }),
       };
     },
-    async batchDelete(req) {
+    async batchDelete(req, ctx) {
       if (req.keys.length === 0) return { deleted: [], deletedCount: 0 };
       const distinct = [...new Set(req.keys)];
       const reply = await conn.eval(
         BATCH_DELETE,
         [...distinct.map((k) => keys.value(k)), ...distinct.map((k) => keys.etag(k))],
         [],
+        false,
+        ctx,
       );
       const flags = Array.isArray(reply) ? reply : [];
       const existed = new Set(distinct.filter((_, i) => int(flags[i]) === 1));
@@ -131,17 +147,18 @@ export function redisBatch(conn: RedisConnection, keys: KeySpace): KeyValueBatch
 /** keyvalue_cas: etags stored beside the value, minted lazily, compared inside Lua scripts. */
 export function redisCAS(conn: RedisConnection, keys: KeySpace): KeyValueCASImpl {
   return {
-    async getVersioned(req) {
+    async getVersioned(req, ctx) {
       const reply = await conn.eval(
         GET_VERSIONED,
         [keys.value(req.key), keys.etag(req.key)],
         [newEtag()],
         true,
+        ctx,
       );
       if (!Array.isArray(reply)) return { found: false, etag: '' };
       return { found: true, value: bytes(reply[0]), etag: str(reply[1]) };
     },
-    async compareAndSet(req) {
+    async compareAndSet(req, ctx) {
       const mode = req.createOnly ? 'create' : req.expectedEtag ? 'etag' : 'any';
       const etag = newEtag();
       const outcome = str(
@@ -149,6 +166,8 @@ export function redisCAS(conn: RedisConnection, keys: KeySpace): KeyValueCASImpl
           CAS_SET,
           [keys.value(req.key), keys.etag(req.key)],
           [mode, req.expectedEtag, arg(req.value), etag],
+          false,
+          ctx,
         ),
       );
       if (outcome === 'EXISTS') throw keyExists(req.key);
@@ -156,9 +175,15 @@ export function redisCAS(conn: RedisConnection, keys: KeySpace): KeyValueCASImpl
       if (outcome === 'MISMATCH') throw etagMismatch(req.key, true);
       return { etag };
     },
-    async compareAndDelete(req) {
+    async compareAndDelete(req, ctx) {
       const outcome = str(
-        await conn.eval(CAS_DELETE, [keys.value(req.key), keys.etag(req.key)], [req.expectedEtag]),
+        await conn.eval(
+          CAS_DELETE,
+          [keys.value(req.key), keys.etag(req.key)],
+          [req.expectedEtag],
+          false,
+          ctx,
+        ),
       );
       if (outcome === 'MISSING') throw etagMismatch(req.key, false);
       if (outcome === 'MISMATCH') throw etagMismatch(req.key, true);

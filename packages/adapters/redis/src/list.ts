@@ -9,20 +9,28 @@ const popped = (reply: Reply) =>
 /** list_basic on native Redis lists (LPUSH/RPUSH/LPOP/RPOP/LLEN); an emptied list disappears in Redis too. */
 export function redisList(conn: RedisConnection, keys: KeySpace): ListBasicImpl {
   return {
-    async pushLeft(req) {
-      return { length: BigInt(int(await conn.call(['LPUSH', keys.list(req.key), ...req.values.map(arg)]))) };
+    async pushLeft(req, ctx) {
+      return {
+        length: BigInt(
+          int(await conn.call(['LPUSH', keys.list(req.key), ...req.values.map(arg)], false, ctx)),
+        ),
+      };
     },
-    async pushRight(req) {
-      return { length: BigInt(int(await conn.call(['RPUSH', keys.list(req.key), ...req.values.map(arg)]))) };
+    async pushRight(req, ctx) {
+      return {
+        length: BigInt(
+          int(await conn.call(['RPUSH', keys.list(req.key), ...req.values.map(arg)], false, ctx)),
+        ),
+      };
     },
-    async popLeft(req) {
-      return popped(await conn.call(['LPOP', keys.list(req.key)], true));
+    async popLeft(req, ctx) {
+      return popped(await conn.call(['LPOP', keys.list(req.key)], true, ctx));
     },
-    async popRight(req) {
-      return popped(await conn.call(['RPOP', keys.list(req.key)], true));
+    async popRight(req, ctx) {
+      return popped(await conn.call(['RPOP', keys.list(req.key)], true, ctx));
     },
-    async length(req) {
-      return { length: BigInt(int(await conn.call(['LLEN', keys.list(req.key)]))) };
+    async length(req, ctx) {
+      return { length: BigInt(int(await conn.call(['LLEN', keys.list(req.key)], false, ctx))) };
     },
   };
 }

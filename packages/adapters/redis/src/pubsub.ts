@@ -67,9 +67,10 @@ export class RedisPubSub {
         this.logger.debug({ err: err.message }, 'redis subscriber connection problem'),
       );
       try {
-        await client.connect();
+        await this.conn.connectDedicated(client);
       } catch (err) {
         this.sub = undefined;
+        if (client.isOpen) client.destroy();
         throw this.conn.mapError(err);
       }
       return client;
@@ -95,9 +96,8 @@ export class RedisPubSub {
       if (accept(topic)) buffer.push({ topic, data: message });
     };
     try {
-      await subscribe(listener).catch((err: unknown) => {
-        throw this.conn.mapError(err);
-      });
+      // Bounded: a SUBSCRIBE that Redis never confirms ends the stream with UNAVAILABLE.
+      await this.conn.bound(subscribe(listener));
       yield { event: { case: 'subscribed' as const, value: { subscriptionId: randomUUID() } } };
       for await (const { topic, data } of buffer) {
         const { env, payload } = decodeEnvelope(data);
@@ -110,20 +110,24 @@ export class RedisPubSub {
       }
     } finally {
       await buffer.release();
-      await unsubscribe(listener).catch(() => {});
+      await this.conn.bound(unsubscribe(listener)).catch(() => {});
     }
   }
 
   basic(): PubSubBasicImpl {
     return {
-      publish: async (req) => {
+      publish: async (req, ctx) => {
         const id = randomUUID();
         const env: Envelope = {
           id,
           ts: Date.now(),
           ...(Object.keys(req.metadata).length ? { md: req.metadata } : {}),
         };
-        await this.conn.call(['PUBLISH', this.channelPrefix + req.topic, encodeEnvelope(env, req.payload)]);
+        await this.conn.call(
+          ['PUBLISH', this.channelPrefix + req.topic, encodeEnvelope(env, req.payload)],
+          false,
+          ctx,
+        );
         return { messageId: id };
       },
       subscribe: (req, ctx: CallContext) => {

@@ -9,6 +9,8 @@ import { arg, str } from './kv.js';
 const SEQ_BITS = 20n;
 const SEQ_MASK = (1n << SEQ_BITS) - 1n;
 const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+/** How long one XREAD of a follower blocks on the server. */
+const BLOCK_MS = 2000;
 const BATCH = 64;
 
 /**
@@ -99,22 +101,23 @@ export class RedisStreams {
 
   basic(): StreamBasicImpl {
     return {
-      append: async (req) => {
+      append: async (req, ctx) => {
         const fields: (string | Buffer)[] = ['p', arg(req.payload)];
         if (Object.keys(req.metadata).length) fields.push('m', JSON.stringify(req.metadata));
-        const id = str(await this.conn.call(['XADD', streamKey(this.keys, req.stream), '*', ...fields]));
+        const id = str(
+          await this.conn.call(['XADD', streamKey(this.keys, req.stream), '*', ...fields], false, ctx),
+        );
         const offset = idToOffset(id);
         return { offset, messageId: id, timestampMs: offset >> SEQ_BITS };
       },
       read: (req, ctx) => this.read(req.stream, req.fromOffset, req.maxRecords, req.follow, ctx.signal),
-      trim: async (req) => {
+      trim: async (req, ctx) => {
         if (req.beforeOffset > 0n)
-          await this.conn.call([
-            'XTRIM',
-            streamKey(this.keys, req.stream),
-            'MINID',
-            offsetToId(req.beforeOffset),
-          ]);
+          await this.conn.call(
+            ['XTRIM', streamKey(this.keys, req.stream), 'MINID', offsetToId(req.beforeOffset)],
+            false,
+            ctx,
+          );
         return {};
       },
     };
@@ -176,17 +179,20 @@ export class RedisStreams {
     };
     signal.addEventListener('abort', stop, { once: true });
     try {
-      await client.connect().catch((err: unknown) => {
-        throw this.conn.mapError(err);
-      });
+      await this.conn.connectDedicated(client);
       while (!signal.aborted) {
         let reply: unknown;
         try {
-          reply = await client.sendCommand(
-            ['XREAD', 'COUNT', String(room()), 'BLOCK', '2000', 'STREAMS', key, after],
-            {
-              typeMapping: BINARY,
-            },
+          // Bounded by the BLOCK time plus command_timeout_ms: a frozen Redis ends the stream (UNAVAILABLE).
+          reply = await this.conn.bound(
+            client.sendCommand(
+              ['XREAD', 'COUNT', String(room()), 'BLOCK', String(BLOCK_MS), 'STREAMS', key, after],
+              {
+                typeMapping: BINARY,
+              },
+            ),
+            undefined,
+            BLOCK_MS,
           );
         } catch (err) {
           if (signal.aborted) return;

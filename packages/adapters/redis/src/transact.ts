@@ -12,7 +12,7 @@ import { TRANSACT } from './scripts.js';
  */
 export function redisTransactional(conn: RedisConnection, keys: KeySpace): KeyValueTransactionalImpl {
   return {
-    async transact(req) {
+    async transact(req, ctx) {
       const scriptKeys: string[] = [];
       const args: (string | Buffer)[] = [String(req.conditions.length), String(req.operations.length)];
       for (const c of req.conditions) {
@@ -41,7 +41,7 @@ export function redisTransactional(conn: RedisConnection, keys: KeySpace): KeyVa
           args.push('d', '', '0');
         } else throw internal('operation without kind passed validation');
       }
-      const reply = await conn.eval(TRANSACT, scriptKeys, args);
+      const reply = await conn.eval(TRANSACT, scriptKeys, args, false, ctx);
       const [status, ...rest] = Array.isArray(reply) ? reply : [];
       if (int(status) === 0) {
         const index = int(rest[0]);

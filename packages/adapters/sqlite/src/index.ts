@@ -1,10 +1,11 @@
+import { resolve } from 'node:path';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { KeyValueCAS } from '@prism/keyvalue-cas';
 import { KeyValueScan } from '@prism/keyvalue-scan';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
-import { definePlugin, healthy, implement, unhealthy } from '@prism/sdk';
+import { definePlugin, healthy, type Isolation, implement, unhealthy } from '@prism/sdk';
 import { sqliteBasic } from './basic.js';
 import { sqliteBatch } from './batch.js';
 import { sqliteCas } from './cas.js';
@@ -23,6 +24,14 @@ export default definePlugin({
   description: 'Embedded key/value store on SQLite (better-sqlite3): a file in WAL mode, or :memory:',
   interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, KeyValueBatch, KeyValueCAS, KeyValueTransactional],
   configSchema: SqliteConfig,
+  /** A database file holds every namespace's rows, keyed by the namespace name; `:memory:` is private. */
+  isolation(config, namespace): Isolation | undefined {
+    if (config.path === ':memory:') return undefined;
+    return {
+      endpoints: [`file:${resolve(config.path)}`],
+      scopes: [{ kind: 'rows of table prism_kv', value: namespace, match: 'exact' }],
+    };
+  },
   create(config, ctx) {
     const store = new SqliteStore(config, ctx.namespace, ctx.logger);
     return {

@@ -49,7 +49,8 @@ export function sqliteScan(store: SqliteStore): KeyValueScanImpl {
   async function* pages(req: PageRequest, withValues: boolean, ctx: CallContext) {
     const size = effectivePageSize(req.pageSize);
     let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
-    let after = decodeCursor(req.cursor);
+    // Validated: canonical, UTF-8, no NUL, within the prefix (the query is confined to it anyway).
+    let after = decodeCursor(req.cursor, req.prefix);
     while (remaining > 0 && !ctx.signal.aborted) {
       const n = Math.min(size, remaining);
       // One row more than the page tells whether another page follows.

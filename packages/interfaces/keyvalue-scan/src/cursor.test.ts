@@ -39,4 +39,22 @@ describe('cursors', () => {
       expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     }
   });
+
+  it('reject keys a scan could not have returned: outside the prefix, or over the key limit', () => {
+    const limits = { maxKeyBytes: 8, maxValueBytes: 1024 };
+    expect(decodeCursor(encodeCursor('a/12345'), 'a/', limits)).toBe('a/12345');
+    for (const [cursor, prefix] of [
+      [encodeCursor('b/1'), 'a/'],
+      [encodeCursor('a/123456789'), 'a/'],
+      [encodeCursor('a'), 'a/'],
+    ] as const) {
+      let err: unknown;
+      try {
+        decodeCursor(cursor, prefix, limits);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { invalidArgument } from '@prism/sdk';
+import { invalidArgument, type Limits } from '@prism/sdk';
 
 /**
  * The smallest string greater than every string starting with `prefix`, or undefined when there is none
@@ -25,18 +25,26 @@ export function encodeCursor(lastKey: string): string {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a cursor from {@link encodeCursor}; '' means "from the start". */
-export function decodeCursor(cursor: string): string | undefined {
+/**
+ * Decodes a cursor from {@link encodeCursor}; '' means "from the start". A cursor comes back from the
+ * client, so it is validated in full: canonical base64url of UTF-8, and a key as the scan could have
+ * returned it — non-empty, no NUL, starting with the scan's `prefix` and (given the namespace's `limits`)
+ * within the key length limit. Anything else is INVALID_ARGUMENT.
+ */
+export function decodeCursor(cursor: string, prefix = '', limits?: Limits): string | undefined {
   if (cursor === '') return undefined;
   const raw = Buffer.from(cursor, 'base64url');
+  let key: string;
   try {
     if (raw.length === 0 || raw.toString('base64url') !== cursor) throw new Error('not base64url');
-    const key = utf8.decode(raw);
+    key = utf8.decode(raw);
     if (key.includes('\u0000')) throw new Error('keys never contain NUL');
-    return key;
+    if (!key.startsWith(prefix)) throw new Error('outside the prefix');
+    if (limits && raw.length > limits.maxKeyBytes) throw new Error('longer than any key');
   } catch {
     throw invalidArgument(
       'cursor is not a cursor returned by a previous page of this scan; pass "" to start over',
     );
   }
+  return key;
 }
