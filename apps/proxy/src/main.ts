@@ -98,6 +98,11 @@ async function main(): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'draining');
+    // The drain is bounded by shutdown_timeout_ms; this ends the process even if closing a plugin hangs.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      exit(1);
+    }, loaded.config.proxy.shutdownTimeoutMs + 5000).unref();
     proxy.shutdown().then(
       () => exit(0),
       (err: Error) => {
