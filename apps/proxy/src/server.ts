@@ -26,6 +26,7 @@ import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
 import { DualProtocolListener } from './listener.js';
+import { collectGarbageSoon } from './memory.js';
 import { isMetricsRequest, ProxyMetrics } from './metrics.js';
 import { NamespaceTable, type PluginLauncher, startNamespaces } from './namespaces.js';
 import { proxyMiddleware } from './pipeline.js';
@@ -163,6 +164,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       : createUnaryServer(interfaces, (call) => pipeline.unary(call), {
           readMaxBytes: config.proxy.readMaxBytes,
           maxInflightBytes: config.proxy.connections.maxInflightRequestBytes,
+          onLargeDrain: collectGarbageSoon,
         });
   const listener = new DualProtocolListener(
     (req, res) => {

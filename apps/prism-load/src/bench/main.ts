@@ -16,6 +16,7 @@ import {
 import { ms } from '../report.js';
 import type { LoadOptions } from '../run.js';
 import { proxyYaml } from './config.js';
+import { largeSets } from './large-requests.js';
 import { type BenchProcess, repoRoot, rssOf, spawnEcho, spawnProxy } from './proxy-process.js';
 import {
   type BenchResults,
@@ -473,6 +474,31 @@ try {
     throughput.some((r) => r.measured && ['tput-mem', 'tput-mem-deadline', 'tput-redis-prism'].includes(r.id))
   )
     figures['proxy RSS after the h2load runs (MB)'] = rssOf(proxy.pid);
+
+  if (!only || only.some((o) => 'memory-large'.startsWith(o))) {
+    // 32 concurrent 15 MiB Sets on a fresh proxy: RSS before, at peak and 10 s after; the in-flight
+    // request bytes cap (256 MiB by default) refuses what does not fit instead of holding it all.
+    log('▶ Memory under 32 concurrent 15 MiB requests');
+    const big = await proxyWith(
+      'large-requests',
+      'namespaces:\n  - name: big\n    pattern: keyvalue\n    limits: { max_value_bytes: 16000000 }\n    backend: { type: memstore }\n',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    figures['large requests: proxy RSS idle (MB)'] = big.rssMb();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, big.rssMb());
+    }, 100);
+    const outcome = await largeSets(big.url, 'big', 32, 15 * 1024 * 1024);
+    clearInterval(sampler);
+    figures['large requests: proxy RSS peak (MB)'] = peak;
+    figures['large requests: answered OK (of 32)'] = outcome['0'] ?? 0;
+    figures['large requests: answered RESOURCE_EXHAUSTED (of 32)'] = outcome['8'] ?? 0;
+    await new Promise((r) => setTimeout(r, 10_000));
+    figures['large requests: proxy RSS 10 s after (MB)'] = big.rssMb();
+    log(`  ${JSON.stringify(outcome)} (grpc-status → calls); RSS peak ${peak.toFixed(0)} MB`);
+    await big.stop();
+  }
 
   const results: BenchResults = {
     startedAt: started.toISOString(),

@@ -280,10 +280,26 @@ export class NatsBackend {
     }
   }
 
+  /**
+   * Drains and closes. A connection that is not up (reconnecting, or refused at login) is closed at once:
+   * its drain would wait for a server that does not take it; a drain is bounded by request_timeout_ms.
+   */
   async close(): Promise<void> {
     const nc = this.nc;
+    const up = this.connected;
     this.nc = undefined;
     this.up = false;
-    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+    if (!nc || nc.isClosed()) return;
+    if (!up || this.authFailure) {
+      await nc.close().catch(() => {});
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.request_timeout_ms);
+    });
+    await Promise.race([nc.drain().catch(() => undefined), bounded]);
+    clearTimeout(timer);
+    if (!nc.isClosed()) await nc.close().catch(() => {});
   }
 }

@@ -91,6 +91,11 @@ export interface UnaryServerOptions {
    * go over gets RESOURCE_EXHAUSTED and its body is not kept. Unlimited when absent.
    */
   readonly maxInflightBytes?: number;
+  /**
+   * Called when the request bytes held drop to zero after having reached `largeBytes` (default 64 MiB):
+   * a moment to give the memory back (see the proxy's memory.ts).
+   */
+  readonly onLargeDrain?: () => void;
 }
 
 /** The two entry points: raw HTTP/2 streams and HTTP/1.1 (or compat) requests. */
@@ -115,7 +120,10 @@ export function createUnaryServer(
   opts: UnaryServerOptions,
 ): UnaryServer {
   const { readMaxBytes } = opts;
-  const budget = opts.maxInflightBytes === undefined ? undefined : new ByteBudget(opts.maxInflightBytes);
+  const budget =
+    opts.maxInflightBytes === undefined
+      ? undefined
+      : new ByteBudget(opts.maxInflightBytes, opts.onLargeDrain);
   const routes = new Map<string, Route>();
   for (const definition of interfaces)
     for (const method of definition.service.methods as readonly DescMethod[])
@@ -266,7 +274,7 @@ export function createUnaryServer(
       const socket = stream.session?.socket;
       const peer = socket?.remoteAddress;
       const cert = clientCertificateOf(socket);
-      readBody(stream, readMaxBytes, budget, (body, refused) =>
+      readBody(stream, readMaxBytes, budget, bodySize(protocol, headers), (body, refused) =>
         serve(route, protocol, headers, peer, cert, body, refused, h2Reply(stream, protocol)),
       );
       return true;
@@ -279,7 +287,7 @@ export function createUnaryServer(
       if (!protocol) return false;
       const peer = req.socket?.remoteAddress;
       const cert = clientCertificateOf(socketOf(req));
-      readBody(req, readMaxBytes, budget, (body, refused) =>
+      readBody(req, readMaxBytes, budget, bodySize(protocol, req.headers), (body, refused) =>
         serve(route, protocol, req.headers, peer, cert, body, refused, compatReply(res, protocol)),
       );
       return true;
@@ -289,27 +297,58 @@ export function createUnaryServer(
 
 /** Bytes held by calls in flight, against a limit. */
 class ByteBudget {
-  used = 0;
-  constructor(readonly max: number) {}
+  private held = 0;
+  private peak = 0;
+
+  constructor(
+    readonly max: number,
+    private readonly onLargeDrain?: () => void,
+    private readonly largeBytes = 64 * 1024 * 1024,
+  ) {}
+
+  get used(): number {
+    return this.held;
+  }
+
+  /** Takes `n` bytes; false (nothing taken) when they do not fit. */
+  take(n: number): boolean {
+    if (this.held + n > this.max) return false;
+    this.held += n;
+    if (this.held > this.peak) this.peak = this.held;
+    return true;
+  }
+
+  give(n: number): void {
+    this.held -= n;
+    if (this.held === 0 && n > 0) {
+      if (this.peak >= this.largeBytes) this.onLargeDrain?.();
+      this.peak = 0;
+    }
+  }
 }
 
 /**
  * Collects a request body (bounded by readMaxBytes, and by the budget shared by every call) and hands it
  * to `done`, or the error the call gets instead. Bytes taken from the budget return when the stream closes.
+ * When the size is known up front (an envelope's length prefix, or content-length), the body is copied
+ * into one buffer as it arrives, so a large request never exists twice (chunks, then their concatenation).
  */
 function readBody(
   source: Readable,
   readMaxBytes: number,
   budget: ByteBudget | undefined,
+  sizeOf: (head: Buffer) => number | undefined,
   done: (body: Buffer, refused: ConnectError | undefined) => void,
 ): void {
-  let first: Buffer | undefined;
-  let chunks: Buffer[] | undefined;
+  let chunks: Buffer[] = [];
+  let target: Buffer | undefined;
+  let offset = 0;
   let size = 0;
   let held = 0;
   let overBudget = false;
+  let sized = false;
   const release = () => {
-    if (budget) budget.used -= held;
+    budget?.give(held);
     held = 0;
   };
   if (budget) source.once('close', release);
@@ -317,18 +356,39 @@ function readBody(
     size += c.length;
     if (size > readMaxBytes + 5 || overBudget) return;
     if (budget) {
-      if (budget.used + c.length > budget.max) {
+      if (!budget.take(c.length)) {
         overBudget = true;
         release();
-        first = chunks = undefined;
+        chunks = [];
+        target = undefined;
         return;
       }
-      budget.used += c.length;
       held += c.length;
     }
-    if (!first) first = c;
-    else if (chunks) chunks.push(c);
-    else chunks = [first, c];
+    if (target) {
+      if (offset + c.length <= target.length) {
+        target.set(c, offset);
+        offset += c.length;
+        return;
+      }
+      chunks = [target.subarray(0, offset)]; // more than announced: malformed, collect as it comes
+      target = undefined;
+    }
+    chunks.push(c);
+    // Decide once, at the second chunk (a small body comes in one and is never copied).
+    if (chunks.length === 2 && !sized) {
+      sized = true;
+      const head = chunks[0] as Buffer;
+      const total = sizeOf(head.length >= 5 ? head : Buffer.concat(chunks));
+      if (total !== undefined && total >= size && total <= readMaxBytes + 5) {
+        target = Buffer.allocUnsafe(total);
+        for (const chunk of chunks) {
+          target.set(chunk, offset);
+          offset += chunk.length;
+        }
+        chunks = [];
+      }
+    }
   });
   source.once('end', () => {
     if (size > readMaxBytes + 5) done(EMPTY, tooLarge(undefined, readMaxBytes));
@@ -341,8 +401,21 @@ function readBody(
           { 'retry-after': '1' },
         ),
       );
-    else done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY), undefined);
+    else if (target) done(offset === target.length ? target : target.subarray(0, offset), undefined);
+    else
+      done(
+        chunks.length === 1 ? (chunks[0] as Buffer) : chunks.length ? Buffer.concat(chunks) : EMPTY,
+        undefined,
+      );
   });
+}
+
+/** The whole body's size, when its first bytes (or headers) tell: an envelope's prefix, or content-length. */
+function bodySize(protocol: Protocol, headers: Headers1): (head: Buffer) => number | undefined {
+  if (protocol === 'grpc' || protocol === 'grpcweb')
+    return (head) => (head.length >= 5 ? 5 + head.readUInt32BE(1) : undefined);
+  const length = Number(headers['content-length']);
+  return () => (Number.isSafeInteger(length) && length > 0 ? length : undefined);
 }
 
 function tooLarge(size: number | undefined, readMaxBytes: number): ConnectError {
