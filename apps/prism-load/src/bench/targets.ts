@@ -179,6 +179,22 @@ export function targets(
       ? `${idleAll.toFixed(0)} MB with the Redis, PostgreSQL and NATS adapters loaded and connected`
       : undefined,
   });
+  const bigIdle = figures['large requests: proxy RSS idle (MB)'];
+  const bigPeak = figures['large requests: proxy RSS peak (MB)'];
+  const bigAfter = figures['large requests: proxy RSS 10 s after (MB)'];
+  out.push({
+    name: 'Memory back near idle 10 s after 32 concurrent 15 MiB requests',
+    target: '≤ idle + 64 MB',
+    measured:
+      bigAfter !== undefined && bigIdle !== undefined
+        ? `${bigAfter.toFixed(0)} MB (idle ${bigIdle.toFixed(0)} MB)`
+        : 'not run',
+    met: bigAfter !== undefined && bigIdle !== undefined ? bigAfter <= bigIdle + 64 : undefined,
+    detail:
+      bigPeak !== undefined
+        ? `peak ${bigPeak.toFixed(0)} MB; ${figures['large requests: answered RESOURCE_EXHAUSTED (of 32)'] ?? 0} of 32 refused by max_inflight_request_bytes (256 MiB)`
+        : undefined,
+  });
   const cold = figures['proxy cold start to SERVING, MemStore only, median of 3 (ms)'];
   const coldAll = figures['proxy cold start to SERVING, all bench namespaces (ms)'];
   out.push({
