@@ -157,6 +157,15 @@ export class Call<Req = unknown> implements CallContext {
     return this.reader;
   }
 
+  /** One request header (lower-case name), read without building {@link headers}' reader (hot path). */
+  header(name: string): string | null {
+    const h = this.rawHeaders;
+    if (!h) return null;
+    if (typeof (h as HeaderReader).get === 'function') return (h as HeaderReader).get(name);
+    const v = (h as RawHeaders)[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+
   /** The caller's `x-request-id`, or a new UUID. */
   get requestId(): string {
     this.id ??= this.headers.get('x-request-id') ?? randomUUID();

@@ -113,7 +113,7 @@ export class Authenticator {
 export function authenticate(auth: Authenticator): Middleware {
   return (next) => (call) => {
     const principal = auth.authenticate({
-      authorization: call.headers.get('authorization'),
+      authorization: call.header('authorization'),
       clientCert: call.clientCert,
     });
     if (!isPromise(principal)) {
