@@ -1,4 +1,5 @@
 export * from './binaries.js';
+export * from './calls.js';
 export * from './env.js';
 export * from './identity-provider.js';
 export * from './kafka.js';

@@ -1,30 +1,20 @@
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PublishRequestSchema, PubSubBasic } from '@prism/pubsub-basic';
-import { type CallContext, Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { type CallContext, Code, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { AppendRequestSchema, StreamBasic } from '@prism/stream-basic';
-import { type KafkaTestServer, startKafka, waitUntil } from '@prism/testing';
+import {
+  callOutcome,
+  deadlineIn,
+  type KafkaTestServer,
+  noDeadline,
+  startKafka,
+  waitUntil,
+} from '@prism/testing';
 import plugin from './index.js';
 
 const TIMEOUT = 1000;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const noDeadline = (): CallContext => ({ signal: new AbortController().signal });
-const deadlineIn = (ms: number): CallContext => ({
-  signal: new AbortController().signal,
-  deadline: Date.now() + ms,
-});
-
-/** What a call ended with (a Connect code, or 'ok') and how long it took. */
-async function outcome(fn: () => unknown): Promise<{ code: Code | 'ok'; ms: number; message: string }> {
-  const t0 = Date.now();
-  try {
-    await fn();
-    return { code: 'ok', ms: Date.now() - t0, message: '' };
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, ms: Date.now() - t0, message: ce.rawMessage };
-  }
-}
 
 // Freezes its own broker (SIGSTOP to the JVM): the run-wide one serves the other files at the same time.
 describe('kafka adapter: a hung (frozen) broker', () => {
@@ -59,11 +49,11 @@ describe('kafka adapter: a hung (frozen) broker', () => {
     await publish(noDeadline());
     await kafka.freeze();
     try {
-      const plain = await outcome(() => append(noDeadline()));
+      const plain = await callOutcome(() => append(noDeadline()));
       expect(plain.code).toBe(Code.Unavailable);
       expect(plain.ms).toBeLessThan(TIMEOUT + 1500);
 
-      const short = await outcome(() => publish(deadlineIn(200)));
+      const short = await callOutcome(() => publish(deadlineIn(200)));
       expect(short.code).toBe(Code.DeadlineExceeded);
       expect(short.ms).toBeGreaterThanOrEqual(180);
       expect(short.ms).toBeLessThan(600);
@@ -71,7 +61,7 @@ describe('kafka adapter: a hung (frozen) broker', () => {
       await kafka.thaw();
     }
     const t0 = Date.now();
-    await waitUntil(async () => (await outcome(() => append(noDeadline()))).code === 'ok', {
+    await waitUntil(async () => (await callOutcome(() => append(noDeadline()))).code === 'ok', {
       what: 'the kafka adapter to serve again after thaw',
       timeoutMs: 10_000,
       intervalMs: 100,

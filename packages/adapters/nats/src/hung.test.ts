@@ -2,30 +2,20 @@ import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PublishRequestSchema, PubSubBasic } from '@prism/pubsub-basic';
 import { EnqueueRequestSchema, QueueBasic, ReceiveRequestSchema } from '@prism/queue-basic';
-import { type CallContext, Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { type CallContext, Code, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { AppendRequestSchema, StreamBasic } from '@prism/stream-basic';
-import { type NatsTestServer, startNats, waitUntil } from '@prism/testing';
+import {
+  callOutcome,
+  deadlineIn,
+  type NatsTestServer,
+  noDeadline,
+  startNats,
+  waitUntil,
+} from '@prism/testing';
 import plugin from './index.js';
 
 const TIMEOUT = 500;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const noDeadline = (): CallContext => ({ signal: new AbortController().signal });
-const deadlineIn = (ms: number): CallContext => ({
-  signal: new AbortController().signal,
-  deadline: Date.now() + ms,
-});
-
-/** What a call ended with (a Connect code, or 'ok') and how long it took. */
-async function outcome(fn: () => unknown): Promise<{ code: Code | 'ok'; ms: number; message: string }> {
-  const t0 = Date.now();
-  try {
-    await fn();
-    return { code: 'ok', ms: Date.now() - t0, message: '' };
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, ms: Date.now() - t0, message: ce.rawMessage };
-  }
-}
 
 // Freezes its own nats-server -js (SIGSTOP), never the run-wide one.
 describe('nats adapter: a hung (frozen) NATS server', () => {
@@ -75,17 +65,17 @@ describe('nats adapter: a hung (frozen) NATS server', () => {
     await receive(noDeadline());
     await nats.freeze();
     try {
-      const plain = await outcome(() => append(noDeadline()));
+      const plain = await callOutcome(() => append(noDeadline()));
       expect(plain.code).toBe(Code.Unavailable);
       expect(plain.ms).toBeGreaterThanOrEqual(TIMEOUT - 20);
       expect(plain.ms).toBeLessThan(TIMEOUT + 1000);
       expect(plain.message).toMatch(/nats backend of namespace/);
 
       for (const call of [publish, enqueue, receive, append]) {
-        const r = await outcome(() => call(deadlineIn(200)));
+        const r = await callOutcome(() => call(deadlineIn(200)));
         expect([Code.DeadlineExceeded, Code.Unavailable]).toContain(r.code);
         expect(r.ms).toBeLessThan(TIMEOUT + 1000);
-        const p = await outcome(() => call(noDeadline()));
+        const p = await callOutcome(() => call(noDeadline()));
         expect(p.code).toBe(Code.Unavailable);
         expect(p.ms).toBeLessThan(TIMEOUT + 1000);
       }
@@ -93,22 +83,22 @@ describe('nats adapter: a hung (frozen) NATS server', () => {
       await nats.thaw();
     }
     const t0 = Date.now();
-    await waitUntil(async () => (await outcome(() => append(noDeadline()))).code === 'ok', {
+    await waitUntil(async () => (await callOutcome(() => append(noDeadline()))).code === 'ok', {
       what: 'the nats adapter to serve again after thaw',
       timeoutMs: 3000,
       intervalMs: 50,
     });
     expect(Date.now() - t0).toBeLessThan(2500);
-    expect((await outcome(() => publish(noDeadline()))).code).toBe('ok');
+    expect((await callOutcome(() => publish(noDeadline()))).code).toBe('ok');
   }, 20_000);
 
   it('a DEADLINE_EXCEEDED comes at the client deadline when the deadline is the shorter bound', async () => {
-    await waitUntil(async () => (await outcome(() => append(noDeadline()))).code === 'ok', {
+    await waitUntil(async () => (await callOutcome(() => append(noDeadline()))).code === 'ok', {
       timeoutMs: 3000,
     });
     await nats.freeze();
     try {
-      const r = await outcome(() => append(deadlineIn(200)));
+      const r = await callOutcome(() => append(deadlineIn(200)));
       expect(r.code).toBe(Code.DeadlineExceeded);
       expect(r.ms).toBeGreaterThanOrEqual(180);
       expect(r.ms).toBeLessThan(450);

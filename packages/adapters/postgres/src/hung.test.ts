@@ -2,29 +2,20 @@ import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRequestSchema, KeyValueBasic, SetRequestSchema } from '@prism/keyvalue-basic';
 import { KeyValueScan, ScanKeysRequestSchema } from '@prism/keyvalue-scan';
-import { type CallContext, Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
-import { createDatabase, type PostgresTestServer, startPostgres, waitUntil } from '@prism/testing';
+import { type CallContext, Code, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import {
+  callOutcome,
+  createDatabase,
+  deadlineIn,
+  noDeadline,
+  type PostgresTestServer,
+  startPostgres,
+  waitUntil,
+} from '@prism/testing';
 import plugin from './index.js';
 
 const TIMEOUT = 500;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const noDeadline = (): CallContext => ({ signal: new AbortController().signal });
-const deadlineIn = (ms: number): CallContext => ({
-  signal: new AbortController().signal,
-  deadline: Date.now() + ms,
-});
-
-/** What a call ended with (a Connect code, or 'ok') and how long it took. */
-async function outcome(fn: () => unknown): Promise<{ code: Code | 'ok'; ms: number; message: string }> {
-  const t0 = Date.now();
-  try {
-    await fn();
-    return { code: 'ok', ms: Date.now() - t0, message: '' };
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, ms: Date.now() - t0, message: ce.rawMessage };
-  }
-}
 
 async function drain(it: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of it) {
@@ -60,14 +51,14 @@ describe('postgres adapter: a hung (frozen) PostgreSQL', () => {
     await pg.freeze();
     try {
       // No client deadline: the command timeout ends the call, though the command was already sent.
-      const plain = await outcome(() => get(noDeadline()));
+      const plain = await callOutcome(() => get(noDeadline()));
       expect(plain.code).toBe(Code.Unavailable);
       expect(plain.ms).toBeGreaterThanOrEqual(TIMEOUT - 20);
       expect(plain.ms).toBeLessThan(TIMEOUT + 1000);
       expect(plain.message).toMatch(/postgres backend of namespace "hung".*500 ms \(query_timeout_ms\)/);
 
       // A client deadline shorter than the timeout: DEADLINE_EXCEEDED at that deadline.
-      const short = await outcome(() => get(deadlineIn(200)));
+      const short = await callOutcome(() => get(deadlineIn(200)));
       expect([Code.DeadlineExceeded, Code.Unavailable]).toContain(short.code);
       expect(short.ms).toBeLessThan(TIMEOUT + 1000);
 
@@ -80,7 +71,7 @@ describe('postgres adapter: a hung (frozen) PostgreSQL', () => {
             handle.get(KeyValueScan)!.scanKeys(create(ScanKeysRequestSchema, { namespace }), noDeadline()),
           ),
       ]) {
-        const r = await outcome(call);
+        const r = await callOutcome(call);
         expect([Code.Unavailable, Code.DeadlineExceeded]).toContain(r.code);
         expect(r.ms).toBeLessThan(TIMEOUT + 1000);
       }
@@ -89,7 +80,7 @@ describe('postgres adapter: a hung (frozen) PostgreSQL', () => {
     }
     // The same instance serves again on its own, within about 2 s.
     const t0 = Date.now();
-    await waitUntil(async () => (await outcome(() => get(noDeadline()))).code === 'ok', {
+    await waitUntil(async () => (await callOutcome(() => get(noDeadline()))).code === 'ok', {
       what: 'the postgres adapter to serve again after thaw',
       timeoutMs: 3000,
       intervalMs: 50,
@@ -100,10 +91,12 @@ describe('postgres adapter: a hung (frozen) PostgreSQL', () => {
 
   it('a DEADLINE_EXCEEDED comes at the client deadline when the deadline is the shorter bound', async () => {
     // A fresh freeze on a healthy connection: the first call's own deadline ends it.
-    await waitUntil(async () => (await outcome(() => get(noDeadline()))).code === 'ok', { timeoutMs: 3000 });
+    await waitUntil(async () => (await callOutcome(() => get(noDeadline()))).code === 'ok', {
+      timeoutMs: 3000,
+    });
     await pg.freeze();
     try {
-      const r = await outcome(() => get(deadlineIn(200)));
+      const r = await callOutcome(() => get(deadlineIn(200)));
       expect(r.code).toBe(Code.DeadlineExceeded);
       expect(r.ms).toBeGreaterThanOrEqual(180);
       expect(r.ms).toBeLessThan(450);

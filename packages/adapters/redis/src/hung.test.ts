@@ -3,30 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRequestSchema, KeyValueBasic, SetRequestSchema } from '@prism/keyvalue-basic';
 import { KeyValueScan, ScanKeysRequestSchema } from '@prism/keyvalue-scan';
 import { ListBasic, PushRightRequestSchema } from '@prism/list-basic';
-import { type CallContext, Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { type CallContext, Code, instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { AppendRequestSchema, StreamBasic } from '@prism/stream-basic';
-import { type RedisTestServer, startRedis, waitUntil } from '@prism/testing';
+import {
+  callOutcome,
+  deadlineIn,
+  noDeadline,
+  type RedisTestServer,
+  startRedis,
+  waitUntil,
+} from '@prism/testing';
 import plugin from './index.js';
 
 const TIMEOUT = 500;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const noDeadline = (): CallContext => ({ signal: new AbortController().signal });
-const deadlineIn = (ms: number): CallContext => ({
-  signal: new AbortController().signal,
-  deadline: Date.now() + ms,
-});
-
-/** What a call ended with (a Connect code, or 'ok') and how long it took. */
-async function outcome(fn: () => unknown): Promise<{ code: Code | 'ok'; ms: number; message: string }> {
-  const t0 = Date.now();
-  try {
-    await fn();
-    return { code: 'ok', ms: Date.now() - t0, message: '' };
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, ms: Date.now() - t0, message: ce.rawMessage };
-  }
-}
 
 async function drain(it: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of it) {
@@ -61,14 +51,14 @@ describe('redis adapter: a hung (frozen) Redis', () => {
     await redis.freeze();
     try {
       // No client deadline: the command timeout ends the call, though the command was already sent.
-      const plain = await outcome(() => get(noDeadline()));
+      const plain = await callOutcome(() => get(noDeadline()));
       expect(plain.code).toBe(Code.Unavailable);
       expect(plain.ms).toBeGreaterThanOrEqual(TIMEOUT - 20);
       expect(plain.ms).toBeLessThan(TIMEOUT + 1000);
       expect(plain.message).toMatch(/redis backend of namespace "hung".*500 ms \(command_timeout_ms\)/);
 
       // A client deadline shorter than the timeout: DEADLINE_EXCEEDED at that deadline.
-      const short = await outcome(() => get(deadlineIn(200)));
+      const short = await callOutcome(() => get(deadlineIn(200)));
       expect([Code.DeadlineExceeded, Code.Unavailable]).toContain(short.code);
       expect(short.ms).toBeLessThan(TIMEOUT + 1000);
 
@@ -95,7 +85,7 @@ describe('redis adapter: a hung (frozen) Redis', () => {
               noDeadline(),
             ),
       ]) {
-        const r = await outcome(call);
+        const r = await callOutcome(call);
         expect([Code.Unavailable, Code.DeadlineExceeded]).toContain(r.code);
         expect(r.ms).toBeLessThan(TIMEOUT + 1000);
       }
@@ -104,7 +94,7 @@ describe('redis adapter: a hung (frozen) Redis', () => {
     }
     // The same instance serves again on its own, within about 2 s.
     const t0 = Date.now();
-    await waitUntil(async () => (await outcome(() => get(noDeadline()))).code === 'ok', {
+    await waitUntil(async () => (await callOutcome(() => get(noDeadline()))).code === 'ok', {
       what: 'the redis adapter to serve again after thaw',
       timeoutMs: 3000,
       intervalMs: 50,
@@ -115,10 +105,12 @@ describe('redis adapter: a hung (frozen) Redis', () => {
 
   it('a DEADLINE_EXCEEDED comes at the client deadline when the deadline is the shorter bound', async () => {
     // A fresh freeze on a healthy connection: the first call's own deadline ends it.
-    await waitUntil(async () => (await outcome(() => get(noDeadline()))).code === 'ok', { timeoutMs: 3000 });
+    await waitUntil(async () => (await callOutcome(() => get(noDeadline()))).code === 'ok', {
+      timeoutMs: 3000,
+    });
     await redis.freeze();
     try {
-      const r = await outcome(() => get(deadlineIn(200)));
+      const r = await callOutcome(() => get(deadlineIn(200)));
       expect(r.code).toBe(Code.DeadlineExceeded);
       expect(r.ms).toBeGreaterThanOrEqual(180);
       expect(r.ms).toBeLessThan(450);
