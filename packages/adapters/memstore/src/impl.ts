@@ -2,7 +2,7 @@ import type { KeyValueBasicImpl } from '@prism/keyvalue-basic';
 import { effectivePageSize, type KeyValueScanImpl } from '@prism/keyvalue-scan';
 import type { KeyValueTTLImpl } from '@prism/keyvalue-ttl';
 import type { ListBasicImpl } from '@prism/list-basic';
-import type { CallContext } from '@prism/sdk';
+import type { CallContext, Limits } from '@prism/sdk';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { MemStore, StorePage } from './store.js';
 
@@ -65,9 +65,10 @@ async function* pages(
   store: MemStore,
   req: ScanArgs,
   ctx: CallContext,
+  maxKeyBytes: number | undefined,
 ): AsyncGenerator<StorePage & { next: string }> {
   const pageSize = effectivePageSize(req.pageSize);
-  let after = req.cursor === '' ? undefined : decodeCursor(req.cursor, req.prefix);
+  let after = req.cursor === '' ? undefined : decodeCursor(req.cursor, req.prefix, maxKeyBytes);
   let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
   for (;;) {
     const page = store.page(req.prefix, after, Math.min(pageSize, remaining));
@@ -81,17 +82,17 @@ async function* pages(
 }
 
 /** keyvalue_scan over a MemStore: key order, opaque resumable cursors. */
-export function memScan(store: MemStore): KeyValueScanImpl {
+export function memScan(store: MemStore, limits?: Limits): KeyValueScanImpl {
   return {
     async *scan(req, ctx) {
-      for await (const page of pages(store, req, ctx))
+      for await (const page of pages(store, req, ctx, limits?.maxKeyBytes))
         yield {
           items: page.entries.map((e) => ({ key: e.key, value: e.value })),
           nextCursor: page.next,
         };
     },
     async *scanKeys(req, ctx) {
-      for await (const page of pages(store, req, ctx))
+      for await (const page of pages(store, req, ctx, limits?.maxKeyBytes))
         yield { keys: page.entries.map((e) => e.key), nextCursor: page.next };
     },
     count: (req) => ({ count: BigInt(store.count(req.prefix)) }),

@@ -54,7 +54,7 @@ export default definePlugin({
       bindings: [
         implement(KeyValueBasic, memBasic(store)),
         implement(KeyValueTTL, memTTL(store)),
-        implement(KeyValueScan, memScan(store)),
+        implement(KeyValueScan, memScan(store, ctx.limits)),
         implement(KeyValueBatch, memBatch(store)),
         implement(KeyValueCAS, memCAS(store)),
         implement(KeyValueTransactional, memTransactional(store)),

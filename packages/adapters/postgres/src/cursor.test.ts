@@ -20,7 +20,7 @@ describe('postgres adapter: scan cursors are validated', () => {
     handle = await instantiatePlugin(
       plugin,
       { url: await createDatabase(testServerUrl('postgres')), pool_size: 2 },
-      { namespace },
+      { namespace, limits: { maxKeyBytes: 16, maxValueBytes: 1024 } },
     );
     for (const k of ['a/1', 'a/2', 'a/3', 'b/1'])
       await handle
@@ -44,6 +44,11 @@ describe('postgres adapter: scan cursors are validated', () => {
     const [first] = await scanKeys('a/', '', 1);
     expect(first!.keys).toEqual(['a/1']);
     expect((await scanKeys('a/', first!.next)).flatMap((p) => p.keys)).toEqual(['a/2', 'a/3']);
+    expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
+  });
+
+  it('rejects a cursor naming a key longer than the namespace allows (max_key_bytes 16)', async () => {
+    await expectCode(() => scanKeys('a/', forge(`a/${'x'.repeat(15)}`)), Code.InvalidArgument);
     expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
   });
 

@@ -39,7 +39,7 @@ export default definePlugin({
   },
   create(config, ctx) {
     const client = new PgClient(config, ctx.namespace, ctx.logger);
-    const kv = keyValue(client);
+    const kv = keyValue(client, ctx.limits);
     const msg = messaging(client, config, ctx);
     return {
       bindings: [...kv.bindings, ...msg.bindings],

@@ -5,7 +5,7 @@ import {
   type KeyValueScanImpl,
   prefixSuccessor,
 } from '@prism/keyvalue-scan';
-import type { CallContext } from '@prism/sdk';
+import type { CallContext, Limits } from '@prism/sdk';
 import type { PgClient } from './client.js';
 import { bytesOf } from './kv-basic.js';
 import type { KvTables } from './kv-schema.js';
@@ -27,7 +27,7 @@ interface PageRequest {
  * key of the previous page (keyset pagination: no overlap, no OFFSET), with the prefix matched by a key
  * range so `%` and `_` are literal.
  */
-export function pgScan(client: PgClient, tables: KvTables): KeyValueScanImpl {
+export function pgScan(client: PgClient, tables: KvTables, limits?: Limits): KeyValueScanImpl {
   const { sql } = client;
   const ns = client.namespace;
   const t = sql(tables.table);
@@ -57,7 +57,7 @@ export function pgScan(client: PgClient, tables: KvTables): KeyValueScanImpl {
     const size = effectivePageSize(req.pageSize);
     let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
     // Validated: canonical, UTF-8, no NUL, within the prefix (the query is confined to it anyway).
-    let after = decodeCursor(req.cursor, req.prefix);
+    let after = decodeCursor(req.cursor, req.prefix, limits);
     while (remaining > 0 && !ctx.signal.aborted) {
       const n = Math.min(size, remaining);
       // One row more than the page tells whether another page follows.

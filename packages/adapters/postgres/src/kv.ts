@@ -4,7 +4,7 @@ import { KeyValueCAS } from '@prism/keyvalue-cas';
 import { KeyValueScan } from '@prism/keyvalue-scan';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
-import { type Binding, implement } from '@prism/sdk';
+import { type Binding, implement, type Limits } from '@prism/sdk';
 import type { PgClient } from './client.js';
 import { pgBasic } from './kv-basic.js';
 import { pgBatch } from './kv-batch.js';
@@ -25,13 +25,13 @@ export const KV_INTERFACES = [
 ];
 
 /** The key/value part of the adapter: its bindings, and what to do on start. */
-export function keyValue(client: PgClient): { bindings: Binding[]; start(): Promise<void> } {
+export function keyValue(client: PgClient, limits?: Limits): { bindings: Binding[]; start(): Promise<void> } {
   const tables = kvTables(client.config.schema);
   return {
     bindings: [
       implement(KeyValueBasic, pgBasic(client, tables)),
       implement(KeyValueTTL, pgTtl(client, tables)),
-      implement(KeyValueScan, pgScan(client, tables)),
+      implement(KeyValueScan, pgScan(client, tables, limits)),
       implement(KeyValueBatch, pgBatch(client, tables)),
       implement(KeyValueCAS, pgCas(client, tables)),
       implement(KeyValueTransactional, pgTransactional(client, tables)),

@@ -16,7 +16,11 @@ describe('sqlite adapter: scan cursors are validated', () => {
   let handle: PluginHandle;
   const namespace = `cursor-${Date.now().toString(36)}`;
   beforeAll(async () => {
-    handle = await instantiatePlugin(plugin, { path: ':memory:' }, { namespace });
+    handle = await instantiatePlugin(
+      plugin,
+      { path: ':memory:' },
+      { namespace, limits: { maxKeyBytes: 16, maxValueBytes: 1024 } },
+    );
     for (const k of ['a/1', 'a/2', 'a/3', 'b/1'])
       await handle.get(KeyValueBasic)!.set({ namespace, key: k, value: new Uint8Array([1]) } as never, ctx);
   }, 60_000);
@@ -37,6 +41,11 @@ describe('sqlite adapter: scan cursors are validated', () => {
     const [first] = await scanKeys('a/', '', 1);
     expect(first!.keys).toEqual(['a/1']);
     expect((await scanKeys('a/', first!.next)).flatMap((p) => p.keys)).toEqual(['a/2', 'a/3']);
+    expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
+  });
+
+  it('rejects a cursor naming a key longer than the namespace allows (max_key_bytes 16)', async () => {
+    await expectCode(() => scanKeys('a/', forge(`a/${'x'.repeat(15)}`)), Code.InvalidArgument);
     expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
   });
 

@@ -38,7 +38,7 @@ export default definePlugin({
       bindings: [
         implement(KeyValueBasic, sqliteBasic(store)),
         implement(KeyValueTTL, sqliteTtl(store)),
-        implement(KeyValueScan, sqliteScan(store)),
+        implement(KeyValueScan, sqliteScan(store, ctx.limits)),
         implement(KeyValueBatch, sqliteBatch(store)),
         implement(KeyValueCAS, sqliteCas(store)),
         implement(KeyValueTransactional, sqliteTransactional(store)),

@@ -5,7 +5,7 @@ import {
   type KeyValueScanImpl,
   prefixSuccessor,
 } from '@prism/keyvalue-scan';
-import type { CallContext } from '@prism/sdk';
+import type { CallContext, Limits } from '@prism/sdk';
 import { bytesOf } from './basic.js';
 import { LIVE, type SqliteStore } from './store.js';
 
@@ -25,7 +25,7 @@ interface PageRequest {
  * keyvalue_scan on SQLite: pages ordered by key, resumed strictly after the last key of the previous page
  * (so pages never overlap), with the prefix matched by a key range, never LIKE.
  */
-export function sqliteScan(store: SqliteStore): KeyValueScanImpl {
+export function sqliteScan(store: SqliteStore, limits?: Limits): KeyValueScanImpl {
   const ns = store.namespace;
 
   // Four statement shapes: with/without a resume key, with/without an upper bound.
@@ -50,7 +50,7 @@ export function sqliteScan(store: SqliteStore): KeyValueScanImpl {
     const size = effectivePageSize(req.pageSize);
     let remaining = req.limit === 0 ? Number.POSITIVE_INFINITY : req.limit;
     // Validated: canonical, UTF-8, no NUL, within the prefix (the query is confined to it anyway).
-    let after = decodeCursor(req.cursor, req.prefix);
+    let after = decodeCursor(req.cursor, req.prefix, limits);
     while (remaining > 0 && !ctx.signal.aborted) {
       const n = Math.min(size, remaining);
       // One row more than the page tells whether another page follows.
