@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
@@ -123,6 +124,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   const health = new HealthService(table, interfaces);
   const shutdownController = new AbortController();
+  // connect-node links every call's signal to this one while the call runs: many concurrent streams are
+  // many listeners, not a leak (each is removed when its call ends).
+  setMaxListeners(0, shutdownController.signal);
   const pipeline = new Pipeline(
     proxyMiddleware({
       config,
