@@ -5,7 +5,13 @@ import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface } from '@prism/keyvalue-basic';
-import { type PostgresTestServer, type RedisTestServer, startPostgres, startRedis } from '@prism/testing';
+import {
+  type PostgresTestServer,
+  type RedisTestServer,
+  startPostgres,
+  startRedis,
+  waitUntil,
+} from '@prism/testing';
 import postgres from 'postgres';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
 
@@ -57,6 +63,7 @@ interface Tally {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PG_FREEZE_MS = 5000;
 
 it('survives a Redis kill and a PostgreSQL freeze and restart under 32 writers', async () => {
   const kv = createClient(KeyValueBasicInterface, createGrpcTransport({ baseUrl: proxy.url }));
@@ -81,21 +88,25 @@ it('survives a Redis kill and a PostgreSQL freeze and restart under 32 writers',
   };
   const writers = Array.from({ length: 32 }, (_, w) => writer(w));
 
-  await sleep(2000);
+  const okAfter = (ns: Ns, t0: number) => tally[ns].ok.some((t) => t >= t0);
+  const until = (probe: () => boolean, what: string) =>
+    waitUntil(probe, { timeoutMs: 15_000, intervalMs: 20, what });
+
+  await until(() => NAMESPACES.every((ns) => tally[ns].acked.length >= 100), 'writes on every namespace');
   process.kill(redis.pid as number, 'SIGKILL');
-  await sleep(2000);
+  await until(() => tally.red.errors.size > 0, 'the Redis outage to be felt');
   await redis.restart();
   const redisBack = performance.now();
+  await until(() => okAfter('red', redisBack), 'a Redis write after the restart');
 
-  await sleep(2000);
   await pg.freeze();
-  await sleep(5000);
+  await sleep(PG_FREEZE_MS); // the fault itself: PostgreSQL frozen this long
   await pg.thaw();
   const pgThawed = performance.now();
-  await sleep(2000);
+  await until(() => okAfter('pg', pgThawed), 'a PostgreSQL write after the thaw');
   await pg.restart();
   const pgBack = performance.now();
-  await sleep(3000);
+  await until(() => okAfter('pg', pgBack) && okAfter('red', pgBack), 'writes after the PostgreSQL restart');
   running = false;
   await Promise.all(writers);
 

@@ -15,6 +15,8 @@ import { waitFor } from './test-support.js';
 // One backend down at start must not stop the proxy: the other namespaces serve, the down one answers
 // UNAVAILABLE with its cause and is NOT_SERVING until its backend comes up. Real Redis, real sidecars.
 
+/** Short backoff so recovery is quick in tests (production: 500 ms doubling to 30 s). */
+const RETRY = { minDelayMs: 100, maxDelayMs: 400 };
 const bytes = (s: string) => new TextEncoder().encode(s);
 const work = mkdtempSync(join(tmpdir(), 'prism-degraded-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -50,7 +52,7 @@ async function start(text: string, name: string): Promise<{ proxy: RunningProxy;
     host: '127.0.0.1',
     configFile: file,
     logger,
-    backendRetry: { minDelayMs: 100, maxDelayMs: 400 },
+    backendRetry: RETRY,
   });
   return { proxy, file };
 }
@@ -158,7 +160,8 @@ describe('a backend that is down when the proxy starts', () => {
     await proxy.shutdown();
     proxy = undefined;
     const after = lines.length;
-    await new Promise((r) => setTimeout(r, 1500));
+    // No retry may log after shutdown: watch for twice the longest retry delay.
+    await new Promise((r) => setTimeout(r, RETRY.maxDelayMs * 2));
     const late = lines.slice(after).filter((l) => l.namespace === 'side' && l.level === 40);
     expect(late).toEqual([]);
   });

@@ -322,3 +322,71 @@ export function describeKeyValueScanConformance(label: string, factory: PluginFa
     });
   });
 }
+
+/** How an adapter's keyset cursors look, for {@link describeScanCursorValidation}. */
+export interface CursorFormat {
+  /** A cursor as the adapter encodes one (it resumes strictly after `key`), with any key. */
+  forge(key: string): string;
+  /** A cursor in the adapter's framing whose key no request could carry (empty, or invalid UTF-8). */
+  readonly malformed: string;
+}
+
+/**
+ * Scan cursors come back from clients: a forged one must be INVALID_ARGUMENT, never a resume point
+ * outside the scan (another prefix) or a key no request could carry (NUL, empty, longer than
+ * max_key_bytes, not canonical). For adapters whose cursor is the last key of the page.
+ */
+export function describeScanCursorValidation(
+  label: string,
+  factory: PluginFactory,
+  format: CursorFormat,
+): void {
+  const { forge } = format;
+  describe(`${label}: scan cursors are validated`, () => {
+    let handle: PluginHandle;
+    const namespace = uniqueNamespace('cursor');
+    beforeAll(async () => {
+      handle = await factory({ namespace, limits: { maxKeyBytes: 16, maxValueBytes: 1024 } });
+      const kv = kvBasic(handle.get(KeyValueBasic)!, namespace);
+      for (const k of ['a/1', 'a/2', 'a/3', 'b/1']) await kv.set(k, new Uint8Array([1]));
+    }, 60_000);
+    afterAll(async () => {
+      await handle?.close();
+    });
+
+    const scanKeys = async (prefix: string, cursor: string, pageSize = 0) => {
+      const pages: { keys: string[]; next: string }[] = [];
+      for await (const page of handle
+        .get(KeyValueScan)!
+        .scanKeys(create(ScanKeysRequestSchema, { namespace, prefix, cursor, pageSize }), ctx))
+        pages.push({ keys: page.keys ?? [], next: page.nextCursor ?? '' });
+      return pages;
+    };
+
+    it('resumes from genuine and well-formed cursors of the prefix', async () => {
+      const [first] = await scanKeys('a/', '', 1);
+      expect(first!.keys).toEqual(['a/1']);
+      expect((await scanKeys('a/', first!.next)).flatMap((p) => p.keys)).toEqual(['a/2', 'a/3']);
+      expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
+    });
+
+    it('rejects a cursor naming a key longer than the namespace allows (max_key_bytes 16)', async () => {
+      await expectCode(() => scanKeys('a/', forge(`a/${'x'.repeat(15)}`)), Code.InvalidArgument);
+      expect((await scanKeys('a/', forge('a/2'))).flatMap((p) => p.keys)).toEqual(['a/3']);
+    });
+
+    it('rejects a cursor outside the prefix, with NUL, empty, or not canonical', async () => {
+      for (const cursor of [
+        forge('b/0'),
+        forge('a'),
+        forge('a/\u0000x'),
+        format.malformed,
+        `${forge('a/2')}=`,
+        '%%',
+      ])
+        await expectCode(() => scanKeys('a/', cursor), Code.InvalidArgument);
+      const [first] = await scanKeys('a/', '', 1);
+      await expectCode(() => scanKeys('b/', first!.next), Code.InvalidArgument);
+    });
+  });
+}

@@ -274,7 +274,7 @@ export function createUnaryServer(
       const socket = stream.session?.socket;
       const peer = socket?.remoteAddress;
       const cert = clientCertificateOf(socket);
-      readBody(stream, readMaxBytes, budget, bodySize(protocol, headers), (body, refused) =>
+      readBody(stream, readMaxBytes, budget, protocol, headers, (body, refused) =>
         serve(route, protocol, headers, peer, cert, body, refused, h2Reply(stream, protocol)),
       );
       return true;
@@ -287,7 +287,7 @@ export function createUnaryServer(
       if (!protocol) return false;
       const peer = req.socket?.remoteAddress;
       const cert = clientCertificateOf(socketOf(req));
-      readBody(req, readMaxBytes, budget, bodySize(protocol, req.headers), (body, refused) =>
+      readBody(req, readMaxBytes, budget, protocol, req.headers, (body, refused) =>
         serve(route, protocol, req.headers, peer, cert, body, refused, compatReply(res, protocol)),
       );
       return true;
@@ -337,7 +337,8 @@ function readBody(
   source: Readable,
   readMaxBytes: number,
   budget: ByteBudget | undefined,
-  sizeOf: (head: Buffer) => number | undefined,
+  protocol: Protocol,
+  headers: Headers1,
   done: (body: Buffer, refused: ConnectError | undefined) => void,
 ): void {
   let chunks: Buffer[] = [];
@@ -379,7 +380,7 @@ function readBody(
     if (chunks.length === 2 && !sized) {
       sized = true;
       const head = chunks[0] as Buffer;
-      const total = sizeOf(head.length >= 5 ? head : Buffer.concat(chunks));
+      const total = bodySize(protocol, headers, head.length >= 5 ? head : Buffer.concat(chunks));
       if (total !== undefined && total >= size && total <= readMaxBytes + 5) {
         target = Buffer.allocUnsafe(total);
         for (const chunk of chunks) {
@@ -411,11 +412,11 @@ function readBody(
 }
 
 /** The whole body's size, when its first bytes (or headers) tell: an envelope's prefix, or content-length. */
-function bodySize(protocol: Protocol, headers: Headers1): (head: Buffer) => number | undefined {
+function bodySize(protocol: Protocol, headers: Headers1, head: Buffer): number | undefined {
   if (protocol === 'grpc' || protocol === 'grpcweb')
-    return (head) => (head.length >= 5 ? 5 + head.readUInt32BE(1) : undefined);
+    return head.length >= 5 ? 5 + head.readUInt32BE(1) : undefined;
   const length = Number(headers['content-length']);
-  return () => (Number.isSafeInteger(length) && length > 0 ? length : undefined);
+  return Number.isSafeInteger(length) && length > 0 ? length : undefined;
 }
 
 function tooLarge(size: number | undefined, readMaxBytes: number): ConnectError {
