@@ -2,9 +2,11 @@
 // The README's two commands (`npm start`, `npm test`) and `npm run bench` land here. They work on a fresh
 // machine with only Node 20: pnpm, the workspace's packages and (for tests) the backend servers are
 // installed when missing.
-import { execSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,27 +30,105 @@ function run(cmd, args, opts = {}) {
   }
 }
 
-function has(cmd) {
-  try {
-    execSync(`command -v ${cmd}`, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+/** The pnpm version the workspace pins (`packageManager`); any other pnpm is never used. */
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.replace(
+  /^pnpm@/,
+  '',
+);
+
+/** The version of the pnpm on PATH, or undefined when there is none (or it fails, as pnpm 12 does here). */
+function pnpmOnPath() {
+  const res = spawnSync('pnpm', ['--version'], { cwd: tmpdir(), env, encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : undefined;
 }
 
+/**
+ * Makes `pnpm` on PATH (for us and for the tools we run: Nx runs package scripts with it) the pinned
+ * version. A pnpm of another version on PATH is left alone: pnpm 12 reads the `packageManager` pin and
+ * tries to download pnpm 10 as `@pnpm/exe`, which fails offline or where that package is not served.
+ * Instead the pinned pnpm is installed once with npm into a cache directory and put first on PATH.
+ */
 function ensurePnpm() {
-  if (!has('pnpm')) {
-    console.log('• installing pnpm (npm i -g pnpm@10)');
-    run('npm', ['install', '-g', 'pnpm@10']);
+  if (pnpmOnPath() === PNPM_VERSION) return;
+  const home = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'prism', `pnpm-${PNPM_VERSION}`);
+  const bin = join(home, 'node_modules', '.bin');
+  if (!existsSync(join(bin, 'pnpm'))) {
+    console.log(`• installing pnpm ${PNPM_VERSION} into ${home} (npm install pnpm@${PNPM_VERSION})`);
+    mkdirSync(home, { recursive: true });
+    run('npm', [
+      'install',
+      '--prefix',
+      home,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `pnpm@${PNPM_VERSION}`,
+    ]);
+  }
+  env.PATH = `${bin}${delimiter}${env.PATH ?? ''}`;
+  const got = pnpmOnPath();
+  if (got !== PNPM_VERSION) {
+    console.error(`✖ expected pnpm ${PNPM_VERSION} from ${bin}, got ${got ?? 'none'}`);
+    process.exit(1);
   }
 }
 
-/** Installs the workspace's packages (all of them, or only what `filter` needs). */
-function ensureInstall(filter) {
-  ensurePnpm();
-  // Cheap when nothing changed; keeps a checkout in step with its lockfile.
-  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', ...(filter ? ['--filter', filter] : [])]);
+/** Adapter packages whose dependencies build native addons (those listed in onlyBuiltDependencies). */
+function nativeAdapters() {
+  const built = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
+    .split('onlyBuiltDependencies:')[1]
+    .split(/\n(?=\S)/)[0]
+    .split('\n')
+    .map((l) =>
+      l
+        .replace(/^\s*-\s*/, '')
+        .replace(/["']/g, '')
+        .trim(),
+    )
+    .filter(Boolean);
+  const dir = join(root, 'packages/adapters');
+  const out = new Map(); // backend type → package name
+  for (const type of readdirSync(dir)) {
+    const file = join(dir, type, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    if (Object.keys(pkg.dependencies ?? {}).some((d) => built.includes(d))) out.set(type, pkg.name);
+  }
+  return out;
+}
+
+/** Backend types a config file names (`type: <name>`); none for the embedded default. */
+function backendTypesOf(args) {
+  const i = args.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  if (i < 0) return new Set();
+  const file = args[i].startsWith('--config=') ? args[i].slice('--config='.length) : args[i + 1];
+  if (!file || !existsSync(file)) return new Set(); // the proxy reports a missing file itself
+  return new Set([...readFileSync(file, 'utf8').matchAll(/\btype:\s*["']?([a-z0-9_-]+)/g)].map((m) => m[1]));
+}
+
+/**
+ * Installs the workspace's packages: all of them, or (for `npm start`) the proxy and what it depends on,
+ * leaving out adapters with native builds (the Kafka client builds librdkafka from C for minutes) unless
+ * the config names their backend. Skipped when the same install already ran against this lockfile.
+ */
+function ensureInstall(filters = []) {
+  const args = [
+    'install',
+    '--frozen-lockfile',
+    '--prefer-offline',
+    ...filters.flatMap((f) => ['--filter', f]),
+  ];
+  const stamp = join(root, 'node_modules', '.prism-install');
+  const key = createHash('sha256')
+    .update(readFileSync(join(root, 'pnpm-lock.yaml')))
+    .update(readFileSync(join(root, 'pnpm-workspace.yaml')))
+    .update(args.join(' '))
+    .digest('hex');
+  const installed = existsSync(join(root, 'node_modules', '.modules.yaml')) && existsSync(stamp);
+  if (installed && readFileSync(stamp, 'utf8') === key) return;
+  run('pnpm', args);
+  writeFileSync(stamp, key);
 }
 
 /** Runs every scripts/setup/*.sh in order: each installs one kind of test dependency when missing. */
@@ -62,12 +142,17 @@ function ensureTestDependencies() {
 
 switch (command) {
   case 'start': {
-    // Only the proxy and what it depends on (no test servers); native addons need their -dev packages.
+    // The proxy and what it depends on (no test servers). Adapters with native builds only when the
+    // config names their backend; without them the proxy says how to get them if a config needs one.
     ensurePnpm();
-    run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
-    ensureInstall('@prism/proxy...');
-    run('pnpm', ['exec', 'nx', 'run', '@prism/proxy:build', '--output-style=stream']);
-    run('node', ['apps/proxy/dist/main.js', ...rest]);
+    const wanted = backendTypesOf(rest);
+    const native = nativeAdapters();
+    const skipped = [...native].filter(([type]) => !wanted.has(type)).map(([, name]) => `!${name}`);
+    if (skipped.length < native.size) run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
+    ensureInstall(['@prism/proxy...', ...skipped]);
+    // esbuild bundles the proxy from the TypeScript sources in well under a second: no tsc build.
+    run('node', ['apps/proxy/scripts/bundle.mjs', '--quiet']);
+    run('node', ['apps/proxy/dist/bundle/main.mjs', ...rest]);
     break;
   }
   case 'test': {

@@ -1,18 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { BackendCatalog, BackendDescription } from '@prism/config';
 import type { PluginDefinition } from '@prism/sdk';
-
-const ADAPTER_PREFIX = '@prism/adapter-';
+import { ADAPTER_PREFIX, shippedAdapters } from './adapters.js';
 
 /** Backend types shipped with the proxy: every `@prism/adapter-*` dependency of this package. */
 export function bundledBackendTypes(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    dependencies?: Record<string, string>;
-  };
-  return Object.keys(pkg.dependencies ?? {})
-    .filter((name) => name.startsWith(ADAPTER_PREFIX))
-    .map((name) => name.slice(ADAPTER_PREFIX.length))
-    .sort();
+  return [...shippedAdapters.types];
 }
 
 function isPluginDefinition(value: unknown): value is PluginDefinition {
@@ -42,10 +34,12 @@ export class PluginCatalog implements BackendCatalog {
   async load(types: Iterable<string>, packages: ReadonlyMap<string, string> = new Map()): Promise<void> {
     for (const type of new Set(types)) {
       if (this.loaded.has(type)) continue;
-      const specifier =
-        packages.get(type) ?? (this.bundled.includes(type) ? `${ADAPTER_PREFIX}${type}` : undefined);
-      if (!specifier) continue; // unknown types are reported by config validation, with the list of known ones
-      const mod = (await import(specifier)) as { default?: unknown };
+      const custom = packages.get(type);
+      if (!custom && !this.bundled.includes(type)) continue; // config validation lists the known types
+      const specifier = custom ?? `${ADAPTER_PREFIX}${type}`;
+      const mod = (await (custom ? import(custom) : shippedAdapters.load(type)).catch((err: unknown) => {
+        throw notInstalled(type, specifier, err);
+      })) as { default?: unknown };
       if (!isPluginDefinition(mod.default))
         throw new Error(`package "${specifier}" does not default-export a plugin made with definePlugin()`);
       this.loaded.set(type, mod.default);
@@ -71,4 +65,18 @@ export class PluginCatalog implements BackendCatalog {
   get(type: string): PluginDefinition | undefined {
     return this.loaded.get(type);
   }
+}
+
+/**
+ * Turns "cannot find package X" while importing an adapter into what to do about it: `npm start` leaves
+ * out adapters whose dependencies build native code (the Kafka client) unless the config names them.
+ */
+function notInstalled(type: string, specifier: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' && e?.code !== 'PRISM_ADAPTER_NOT_INSTALLED') return e;
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(e.message)?.[1];
+  return new Error(
+    `backend type "${type}" needs ${specifier}${missing && missing !== specifier ? ` and its dependency ${missing}` : ''}, which is not installed here. \`npm start -- --config FILE\` installs the adapters FILE names (native ones build once, which takes minutes for the Kafka client); \`pnpm install\` installs them all`,
+    { cause: err },
+  );
 }

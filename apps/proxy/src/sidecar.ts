@@ -13,10 +13,10 @@ import {
   type Logger,
   lifecycleClient,
 } from '@prism/sdk';
+import { ADAPTER_PREFIX, shippedAdapters } from './adapters.js';
 import { attachPlugin, detachPlugin } from './attach.js';
 import type { PluginConnection } from './supervisor.js';
 
-const ADAPTER_PREFIX = '@prism/adapter-';
 /** How long a sidecar may take from spawn to answering HealthCheck. */
 const READY_TIMEOUT_MS = 20_000;
 const STDERR_TAIL_LINES = 20;
@@ -52,6 +52,9 @@ function findInNodeModules(specifier: string, from: readonly string[]): string |
  */
 export function resolvePluginBin(backend: BackendConfig, configFile: string): PluginBin {
   const spec = backend.plugin.package ?? `${ADAPTER_PREFIX}${backend.type}`;
+  // The bundled proxy carries its adapters' sidecar executables next to itself.
+  const shipped = backend.plugin.package ? undefined : shippedAdapters.pluginBin(backend.type);
+  if (shipped) return { packageName: spec, file: shipped };
   const configDir = dirname(configFile);
   const here = dirname(fileURLToPath(import.meta.url));
   const pkgJson =
