@@ -54,8 +54,9 @@ const adapters = Object.keys({ ...proxyPkg.dependencies, ...proxyPkg.optionalDep
   .map((name) => {
     const dir = realpathSync(join(proxyDir, 'node_modules', name));
     const deps = Object.keys(readJson(join(dir, 'package.json')).dependencies ?? {});
-    const missing = deps.find((d) => !existsSync(join(dir, 'node_modules', d)));
     const native = deps.filter((d) => nativePackages.includes(d));
+    const absent = deps.filter((d) => !existsSync(join(dir, 'node_modules', d)));
+    const missing = absent.find((d) => native.includes(d)) ?? absent[0];
     const bin = join(dir, 'src/bin.ts');
     return {
       name,
@@ -74,7 +75,7 @@ function shippedAdaptersModule() {
     a.missing
       ? `  ${JSON.stringify(a.type)}: () => Promise.reject(Object.assign(new Error(${JSON.stringify(
           `Cannot find package '${a.missing}' (${a.name} was left out of this install)`,
-        )}, { code: 'PRISM_ADAPTER_NOT_INSTALLED' })),`
+        )}), { code: 'PRISM_ADAPTER_NOT_INSTALLED' })),`
       : `  ${JSON.stringify(a.type)}: () => import(${JSON.stringify(a.name)}),`,
   );
   const bins = available
