@@ -8,19 +8,20 @@
 //   chunk-*.mjs          code split out by esbuild: each adapter is a chunk loaded only when a config uses it
 //   node_modules/        links to the native packages kept external (better-sqlite3, the Kafka client)
 // One file to parse instead of hundreds of modules to resolve is most of the proxy's cold start.
-// Usage: node scripts/bundle.mjs [--quiet] [--metafile]
+// Usage: node scripts/bundle.mjs [--quiet] [--metafile] [--if-stale]
+//   --if-stale  do nothing when no input changed since the last bundle (what `npm start` passes)
 import {
   existsSync,
   mkdirSync,
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const proxyDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = join(proxyDir, '../..');
@@ -104,6 +105,17 @@ const shippedAdaptersPlugin = {
   },
 };
 
+// What the last bundle was made from: its input files, and which adapters were installed.
+const stampFile = join(outdir, 'inputs.json');
+const signature = adapters.map((a) => `${a.type}:${a.missing ?? 'ok'}`).join(',');
+if (process.argv.includes('--if-stale') && existsSync(stampFile)) {
+  const stamp = readJson(stampFile);
+  const built = statSync(stampFile).mtimeMs;
+  const fresh = (file) => existsSync(file) && statSync(file).mtimeMs <= built;
+  if (stamp.signature === signature && stamp.inputs.every((f) => fresh(join(root, f)))) process.exit(0);
+}
+
+const { build } = await import('esbuild');
 rmSync(outdir, { recursive: true, force: true });
 const started = Date.now();
 const result = await build({
@@ -112,6 +124,7 @@ const result = await build({
     ...Object.fromEntries(available.filter((a) => a.bin).map((a) => [`plugin-${a.type}`, a.bin])),
   },
   outdir,
+  absWorkingDir: root, // metafile paths relative to the repository root
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -156,6 +169,13 @@ await import('./proxy.mjs');
 writeFileSync(
   join(outdir, 'package.json'),
   `${JSON.stringify({ type: 'module', version: proxyPkg.version })}\n`,
+);
+writeFileSync(
+  stampFile,
+  JSON.stringify({
+    signature,
+    inputs: [...Object.keys(result.metafile.inputs), 'apps/proxy/package.json', 'pnpm-workspace.yaml'],
+  }),
 );
 if (process.argv.includes('--metafile'))
   writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
