@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
@@ -21,11 +23,34 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** Runs the built CLI to its exit; resolves with the exit code and everything it printed. */
+function runToExit(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PRISM_LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
+}
+
+/** A config file with one MemStore namespace, `per_worker` or not. */
+function memstoreConfig(perWorker: boolean): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'prism-cluster-')), 'prism.yaml');
+  writeFileSync(
+    file,
+    `namespaces:\n  - name: default\n    pattern: keyvalue\n${perWorker ? '    per_worker: true\n' : ''}    backend: { type: memstore }\n`,
+  );
+  return file;
+}
+
 describe('--workers (node:cluster)', () => {
   it('serves one port from N worker processes and drains them all on SIGTERM', async () => {
     // The CLI is exercised as built (the test command builds before testing).
     expect(existsSync(MAIN)).toBe(true);
-    const child = spawn(process.execPath, [MAIN, '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+    const args = ['--config', memstoreConfig(true), '--port', '0', '--host', '127.0.0.1', '--workers', '2'];
+    const child = spawn(process.execPath, [MAIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PRISM_LOG_LEVEL: 'warn' },
     });
@@ -57,6 +82,18 @@ describe('--workers (node:cluster)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     for (const pid of workers) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('refuses a MemStore namespace with more than one worker unless it is per_worker', async () => {
+    for (const config of [[], ['--config', memstoreConfig(false)]]) {
+      const { code, out } = await runToExit([...config, '--port', '0', '--workers', '2']);
+      expect(code).toBe(1);
+      expect(out).toMatch(/cannot start 2 workers/);
+      expect(out).toMatch(
+        /namespace "default" \(.+:\d+\): backend memstore keeps its data in the proxy's process, so with --workers 2 each worker would hold its own copy/,
+      );
+      expect(out).toMatch(/set "per_worker: true" on the namespace/);
+    }
   });
 
   it('rejects a bad --workers value', async () => {

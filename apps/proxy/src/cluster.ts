@@ -1,4 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { PrismConfig } from '@prism/config';
+import type { PluginCatalog } from './catalog.js';
 
 /** Message a worker sends its primary once it serves. */
 interface ServingMessage {
@@ -73,5 +75,21 @@ export function runPrimary(
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
     });
     for (let i = 0; i < workers; i++) fork();
+  });
+}
+
+/**
+ * Why `config` cannot run on `workers` processes: a namespace whose backend keeps its data in the plugin's
+ * process (MemStore, in_process or sidecar) would get one copy per worker, so a Set answered by one worker
+ * is invisible to a Get answered by another. `per_worker: true` accepts that (a cache). One line each.
+ */
+export function workerProblems(config: PrismConfig, catalog: PluginCatalog, workers: number): string[] {
+  if (workers <= 1) return [];
+  return config.namespaces.flatMap((ns) => {
+    const b = ns.backend;
+    if (!b || ns.perWorker || b.plugin.mode === 'remote' || !catalog.get(b.type)?.dataInProcess) return [];
+    return [
+      `namespace "${ns.name}" (${ns.source.file}:${ns.source.line}): backend ${b.type} keeps its data in the proxy's process, so with --workers ${workers} each worker would hold its own copy and a write answered by one worker would be invisible to reads answered by another. Run one worker, run ${b.type} as a remote plugin that all workers share, or set "per_worker: true" on the namespace if separate copies are acceptable (a cache).`,
+    ];
   });
 }

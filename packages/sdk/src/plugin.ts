@@ -86,6 +86,12 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
    * Undefined (or no method) when every instance has a private store (e.g. in memory). Must not connect.
    */
   isolation?(config: z.output<Schema>, namespace: string): Isolation | undefined;
+  /**
+   * True when the data lives in the plugin's own process (MemStore): every process that runs the plugin
+   * has a copy of its own. The proxy refuses such a namespace with `--workers N > 1` unless it is marked
+   * `per_worker`, since a write answered by one worker would be invisible to reads answered by another.
+   */
+  readonly dataInProcess?: boolean;
 }
 
 /** Declares a plugin. Identity at runtime; exists for type inference and documentation. */

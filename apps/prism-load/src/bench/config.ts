@@ -37,6 +37,7 @@ export function proxyYaml(urls: BackendUrls, opts: ProxyYamlOptions = {}): strin
   const ns = (name: string, pattern: string, backend: string) =>
     lines.push(`  - name: ${name}`, `    pattern: ${pattern}`, `    backend: ${backend}`);
   ns('bench-mem', 'keyvalue', '{ type: memstore }');
+  lines.push('    per_worker: true'); // the workers row runs it on 2 processes, each with its own map
   if (opts.sidecar) ns('bench-sidecar', 'keyvalue', '{ type: memstore, plugin: { mode: sidecar } }');
   if (opts.memstoreOnly) return `${lines.join('\n')}\n`;
   if (urls.redis) ns('bench-redis', 'keyvalue', `{ type: redis, config: { url: "${urls.redis}" } }`);

@@ -100,6 +100,9 @@ async function waitServing(
   throw new Error(`proxy at ${url} not SERVING within 30 s:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
 }
 
+/** The proxy as esbuild bundles it (apps/proxy/scripts/bundle.mjs): what `npm start` and the container run. */
+export const PROXY_BUNDLE = 'apps/proxy/dist/bundle/main.mjs';
+
 /** Spawns `node apps/proxy/dist/main.js --config FILE --port PORT` and waits until it is SERVING. */
 export async function spawnProxy(opts: {
   config: string;
@@ -108,8 +111,10 @@ export async function spawnProxy(opts: {
   workers?: number;
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** Entry point relative to the repository root (default: the tsc output, apps/proxy/dist/main.js). */
+  entry?: string;
 }): Promise<BenchProcess> {
-  const main = join(repoRoot(), 'apps/proxy/dist/main.js');
+  const main = join(repoRoot(), opts.entry ?? 'apps/proxy/dist/main.js');
   const args = [
     ...(opts.nodeArgs ?? []),
     main,

@@ -195,17 +195,23 @@ export function targets(
         ? `peak ${bigPeak.toFixed(0)} MB; ${figures['large requests: answered RESOURCE_EXHAUSTED (of 32)'] ?? 0} of 32 refused by max_inflight_request_bytes (256 MiB)`
         : undefined,
   });
-  const cold = figures['proxy cold start to SERVING, MemStore only, median of 3 (ms)'];
+  const cold = figures['proxy cold start to SERVING, MemStore only, bundled, median of 10 (ms)'];
+  const coldTsc = figures['proxy cold start to SERVING, MemStore only, tsc output, median of 3 (ms)'];
+  const nodeFloor = figures['node -e 0, spawn to exit, median of 10 (ms)'];
   const coldAll = figures['proxy cold start to SERVING, all bench namespaces (ms)'];
   out.push({
-    name: 'Proxy cold start (spawn → health SERVING)',
-    target: '≤ 300 ms',
-    measured: cold ? `${cold.toFixed(0)} ms (MemStore-only config, median of 3)` : 'not run',
-    met: cold ? cold <= 300 : undefined,
-    detail:
-      cold && cold > 300
-        ? `over by ${(cold - 300).toFixed(0)} ms${coldAll ? `; ${coldAll.toFixed(0)} ms with all bench namespaces (connects to Redis, PostgreSQL, NATS)` : ''}`
-        : undefined,
+    name: 'Proxy cold start (spawn → health SERVING), bundled',
+    target: '≤ 100 ms',
+    measured: cold ? `${cold.toFixed(0)} ms (MemStore-only config, median of 10)` : 'not run',
+    met: cold ? cold <= 100 : undefined,
+    detail: [
+      nodeFloor &&
+        `Node alone (node -e 0) takes ${nodeFloor.toFixed(0)} ms here, so the proxy's own share is ${cold ? (cold - nodeFloor).toFixed(0) : '?'} ms`,
+      coldTsc && `unbundled tsc output ${coldTsc.toFixed(0)} ms`,
+      coldAll && `${coldAll.toFixed(0)} ms with all bench namespaces (connects to Redis, PostgreSQL, NATS)`,
+    ]
+      .filter(Boolean)
+      .join('; '),
   });
   return out;
 }

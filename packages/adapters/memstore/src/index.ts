@@ -30,6 +30,7 @@ export type MemStoreConfig = z.output<typeof MemStoreConfig>;
 export default definePlugin({
   name: 'memstore',
   version: '0.1.0',
+  dataInProcess: true,
   description:
     'In-memory key/value and list store (per process, not persistent): TTL, scan, batch, CAS, transactions and capacity limits; in-memory pub/sub, streams and queues',
   interfaces: [
