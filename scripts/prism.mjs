@@ -103,28 +103,49 @@ function backendTypesOf(args) {
   return new Set([...readFileSync(file, 'utf8').matchAll(/\btype:\s*["']?([a-z0-9_-]+)/g)].map((m) => m[1]));
 }
 
-/**
- * Installs the workspace's packages: all of them, or (for `npm start`) the proxy and what it depends on,
- * leaving out adapters with native builds (the Kafka client builds librdkafka from C for minutes) unless
- * the config names their backend. Skipped when the same install already ran against this lockfile.
- */
-function ensureInstall(filters = []) {
-  const args = [
-    'install',
-    '--frozen-lockfile',
-    '--prefer-offline',
-    ...filters.flatMap((f) => ['--filter', f]),
-  ];
-  const stamp = join(root, 'node_modules', '.prism-install');
-  const key = createHash('sha256')
+const STAMP = join(root, 'node_modules', '.prism-install');
+
+/** What the last install was: `full`, or the filter of a start install, for which lockfile. */
+function lastInstall() {
+  if (!existsSync(join(root, 'node_modules', '.modules.yaml')) || !existsSync(STAMP)) return undefined;
+  try {
+    return JSON.parse(readFileSync(STAMP, 'utf8'));
+  } catch {
+    return undefined; // written by an older version of this script
+  }
+}
+
+function lockHash() {
+  return createHash('sha256')
     .update(readFileSync(join(root, 'pnpm-lock.yaml')))
     .update(readFileSync(join(root, 'pnpm-workspace.yaml')))
-    .update(args.join(' '))
     .digest('hex');
-  const installed = existsSync(join(root, 'node_modules', '.modules.yaml')) && existsSync(stamp);
-  if (installed && readFileSync(stamp, 'utf8') === key) return;
-  run('pnpm', args);
-  writeFileSync(stamp, key);
+}
+
+/** Installs every package of the workspace (tests, bench); skipped when done for this lockfile. */
+function ensureFullInstall() {
+  const lock = lockHash();
+  const last = lastInstall();
+  if (last?.lock === lock && last.kind === 'full') return;
+  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline']);
+  writeFileSync(STAMP, JSON.stringify({ kind: 'full', lock }));
+}
+
+/**
+ * Installs what `npm start` runs: the proxy's production dependencies, without adapters whose
+ * dependencies build native code (the Kafka client builds librdkafka from C for minutes) unless the
+ * config names their backend; no dev tools (Nx, Biome, buf, TypeScript are half the download). A checkout
+ * that had a full install gets a full install again instead: `--prod` would remove its dev tools.
+ */
+function ensureStartInstall(skipped) {
+  const lock = lockHash();
+  const last = lastInstall();
+  const filters = ['@prism/proxy...', ...skipped].flatMap((f) => ['--filter', f]);
+  const key = filters.join(' ');
+  if (last?.lock === lock && (last.kind === 'full' || last.filters === key)) return;
+  if (last?.kind === 'full') return ensureFullInstall();
+  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--prod', ...filters]);
+  writeFileSync(STAMP, JSON.stringify({ kind: 'start', lock, filters: key }));
 }
 
 /** Runs every scripts/setup/*.sh in order: each installs one kind of test dependency when missing. */
@@ -145,7 +166,7 @@ switch (command) {
     const native = nativeAdapters();
     const skipped = [...native].filter(([type]) => !wanted.has(type)).map(([, name]) => `!${name}`);
     if (skipped.length < native.size) run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
-    ensureInstall(['@prism/proxy...', ...skipped]);
+    ensureStartInstall(skipped);
     // esbuild bundles the proxy from the TypeScript sources in well under a second: no tsc build.
     run('node', ['apps/proxy/scripts/bundle.mjs', '--quiet', '--if-stale']);
     run('node', ['apps/proxy/dist/bundle/main.mjs', ...rest]);
@@ -154,7 +175,7 @@ switch (command) {
   case 'test': {
     ensurePnpm();
     ensureTestDependencies(); // first: native addons built by `pnpm install` need the -dev packages
-    ensureInstall();
+    ensureFullInstall();
     // Generated code must match the protos: regenerate and fail when it differs from what is committed.
     run('pnpm', ['exec', 'nx', 'run', '@prism/proto:generate', '--skip-nx-cache', '--output-style=stream']);
     run('git', ['diff', '--exit-code', '--stat', '--', 'packages/proto/src/gen']);
@@ -169,7 +190,7 @@ switch (command) {
   case 'bench': {
     ensurePnpm();
     ensureTestDependencies();
-    ensureInstall();
+    ensureFullInstall();
     run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', '--output-style=stream']);
     run('node', ['apps/prism-load/dist/bench/main.js', ...rest]);
     break;
