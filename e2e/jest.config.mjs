@@ -1,4 +1,8 @@
 import { withTestServers } from '@prism/testing/jest-config';
 import preset from '../jest.preset.mjs';
 
-export default withTestServers({ ...preset, testTimeout: 60000 }, ['redis', 'postgres', 'nats', 'kafka']);
+// PRISM_E2E_SERVERS=none: no backend servers, for tests that need none run alone (the container test in
+// .github/workflows/container.yml, which installs no database servers).
+const servers = process.env.PRISM_E2E_SERVERS === 'none' ? [] : ['redis', 'postgres', 'nats', 'kafka'];
+
+export default withTestServers({ ...preset, testTimeout: 60000 }, servers);

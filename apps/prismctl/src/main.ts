@@ -1,13 +1,4 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
+import { run } from './program.js';
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode;
-  else {
-    console.error((err as Error).message);
-    process.exitCode = 1;
-  }
-}
+process.exitCode = await run(process.argv);

@@ -14,6 +14,7 @@ import {
   sleep,
   unavailable,
 } from '@prism/sdk';
+import type { InspectablePlugin, PluginInspection } from './plugin-status.js';
 
 /** Backoff between attempts to start a namespace whose backend was unreachable. */
 export interface BackendRetryOptions {
@@ -78,7 +79,7 @@ type Fn = (request: unknown, ctx: CallContext) => unknown;
  * starts, `install` swaps it in and this placeholder is done. `close()` (reload, shutdown) stops the
  * loop, and closes a plugin that finished starting after it.
  */
-export class UnavailablePlugin implements PluginHandle {
+export class UnavailablePlugin implements PluginHandle, InspectablePlugin {
   readonly version = '';
   readonly namespace: string;
   readonly interfaces: ReadonlyMap<string, AnyImpl>;
@@ -124,6 +125,16 @@ export class UnavailablePlugin implements PluginHandle {
 
   get<S extends DescService>(iface: InterfaceDefinition<S>): InterfaceImpl<S> | undefined {
     return this.interfaces.get(iface.service.typeName) as InterfaceImpl<S> | undefined;
+  }
+
+  /** For the admin API: unavailable since the start, with the last attempt's cause. */
+  inspect(): PluginInspection {
+    return {
+      state: this.closed.signal.aborted ? 'stopped' : 'unavailable',
+      restarts: 0,
+      lastError: this.reason,
+      since: this.since,
+    };
   }
 
   async health(): Promise<HealthReport> {

@@ -5,10 +5,11 @@ export {
   isBackendOutage,
   UnavailablePlugin,
 } from './degraded.js';
+export type { DrainReport } from './drain.js';
 export { HealthService } from './health.js';
 export { KNOWN_INTERFACES } from './interfaces.js';
 export { createLaunchers, defaultLaunchers, type LauncherOptions, launchInProcess } from './launchers.js';
-export { loadProxyConfig } from './load.js';
+export { loadProxyConfig, UnservedConfigError, unservedProblems } from './load.js';
 export { ProxyMetrics } from './metrics.js';
 export {
   isDegraded,

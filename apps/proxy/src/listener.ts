@@ -154,6 +154,11 @@ export class DualProtocolListener {
     this.h1?.closeIdleConnections();
   }
 
+  /** Connections still open (HTTP/2 sessions and HTTP/1.1 sockets). */
+  get openConnections(): number {
+    return this.sessions.size + this.h1Sockets.size;
+  }
+
   /** Destroys whatever is still open. */
   destroyAll(): void {
     for (const session of this.sessions) session.destroy();

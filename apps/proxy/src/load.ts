@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { DEFAULT_CONFIG_YAML, type PrismConfig, parseConfig } from '@prism/config';
+import {
+  ConfigError,
+  type ConfigProblem,
+  DEFAULT_CONFIG_YAML,
+  type PrismConfig,
+  parseConfig,
+} from '@prism/config';
 import { parse } from 'yaml';
 import { PluginCatalog } from './catalog.js';
 
@@ -26,8 +32,46 @@ function referencedBackends(raw: unknown, dir: string): { types: string[]; packa
 }
 
 /**
+ * What a valid config asks for that this proxy version does not serve: today, namespaces of a slot
+ * pattern (`slots:`), which validate but have no runtime yet. One problem per such namespace.
+ */
+export function unservedProblems(config: PrismConfig): ConfigProblem[] {
+  return config.namespaces.flatMap((ns, i) =>
+    ns.backend
+      ? []
+      : [
+          {
+            file: ns.source.file,
+            line: ns.source.line,
+            namespace: ns.name,
+            field: `namespaces[${i}].pattern`,
+            message: `pattern "${ns.pattern}" with slots is not served by this proxy version: the config is valid, but the proxy refuses to start it; use single-backend patterns (keyvalue, pubsub, ...) for now`,
+          },
+        ],
+  );
+}
+
+/**
+ * Thrown by {@link loadProxyConfig} for a config that validates but that this proxy version cannot serve
+ * (see {@link unservedProblems}). Carries what was loaded, so tools (prismctl) can still report on it.
+ */
+export class UnservedConfigError extends ConfigError {
+  constructor(
+    problems: readonly ConfigProblem[],
+    /** The validated config. */
+    readonly config: PrismConfig,
+    /** The catalog with the config's adapters loaded. */
+    readonly catalog: PluginCatalog,
+  ) {
+    super(problems);
+    this.name = 'UnservedConfigError';
+  }
+}
+
+/**
  * Reads a namespace YAML (or the embedded default when `file` is undefined), loads the adapters it
- * uses into a catalog and validates it. Throws ConfigError listing every problem.
+ * uses into a catalog and validates it. Throws ConfigError listing every problem, and an
+ * {@link UnservedConfigError} for a valid config this proxy version would refuse to start.
  */
 export async function loadProxyConfig(
   file: string | undefined,
@@ -44,5 +88,8 @@ export async function loadProxyConfig(
   }
   const { types, packages } = referencedBackends(raw, resolve(path, '..'));
   await catalog.load(types, packages);
-  return { config: parseConfig(text, { file: path, catalog, env }), catalog };
+  const config = parseConfig(text, { file: path, catalog, env });
+  const unserved = unservedProblems(config);
+  if (unserved.length) throw new UnservedConfigError(unserved, config, catalog);
+  return { config, catalog };
 }

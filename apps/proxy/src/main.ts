@@ -2,16 +2,18 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@prism/config';
 import { createLogger } from '@prism/sdk';
-import { isClusterWorker, notifyServing, runPrimary } from './cluster.js';
+import { isClusterWorker, notifyServing, runPrimary, workerProblems } from './cluster.js';
 import { loadProxyConfig } from './load.js';
 import { isDegraded } from './namespaces.js';
 import { startProxy } from './server.js';
 
-const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR] [--workers N]
+const USAGE = `Usage: prism-proxy [--config FILE] [--port N] [--host ADDR] [--admin-port N] [--workers N]
 
   -c, --config FILE   namespace YAML (default: built-in config, namespace "default" on MemStore)
   -p, --port N        listen port (default: proxy.listen in the config, else 8980; 0 = any free port)
       --host ADDR     listen address (default: proxy.listen in the config, else 0.0.0.0)
+      --admin-port N  admin API port (default: proxy.admin.listen, 127.0.0.1:8981 in the built-in
+                      config; 0 = any free port, also the default with --port 0; not with --workers)
   -w, --workers N     worker processes sharing the port (node:cluster; default 1 = no cluster)
   -h, --help          show this help
 
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      'admin-port': { type: 'string' },
       workers: { type: 'string', short: 'w' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -37,6 +40,13 @@ async function main(): Promise<void> {
     console.error(`--port must be an integer between 0 and 65535, got "${values.port}"`);
     process.exit(2);
   }
+  // A throwaway proxy on a free port (tests, demos) must not take the fixed admin port either.
+  const adminPort =
+    values['admin-port'] === undefined ? (port === 0 ? 0 : undefined) : Number(values['admin-port']);
+  if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) {
+    console.error(`--admin-port must be an integer between 0 and 65535, got "${values['admin-port']}"`);
+    process.exit(2);
+  }
 
   const workers = values.workers === undefined ? 1 : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
@@ -46,6 +56,17 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ name: 'prism-proxy' });
   if (workers > 1 && !isClusterWorker()) {
+    // Refused before forking: a config that cannot be split over workers fails once, with the reason.
+    const problems = await loadProxyConfig(values.config).then(
+      ({ config, catalog }) => workerProblems(config, catalog, workers),
+      () => [], // an invalid config is reported by the first worker, with its file:line problems
+    );
+    if (problems.length) {
+      console.error(
+        `prism-proxy cannot start ${workers} workers:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      );
+      process.exit(1);
+    }
     // The primary supervises; each worker runs this same main() as a full proxy on the shared port.
     const url = await runPrimary(workers, {
       info: (msg) => logger.info(msg),
@@ -67,6 +88,9 @@ async function main(): Promise<void> {
   const proxy = await startProxy({
     ...loaded,
     logger,
+    // Each worker is a whole proxy: an admin call would reach one of them at random, so none serves it.
+    adminPort: isClusterWorker() ? false : adminPort,
+    onExit: () => stop('admin Drain'),
     port,
     host: values.host,
     configFile: values.config,
@@ -86,13 +110,14 @@ async function main(): Promise<void> {
   if (!isClusterWorker()) {
     console.log(`Prism proxy serving Connect, gRPC and gRPC-web on ${proxy.url}`);
     console.log(`namespaces: ${names.join(', ') || 'none'}`);
-    // With TLS, buf curl needs the CA (--cacert) instead of prior knowledge; with auth, a token.
-    const flags = proxy.url.startsWith('https:') ? '--cacert CA.pem' : '--http2-prior-knowledge';
-    console.log(`try it (from the repository root):
-  pnpm exec buf curl --schema proto --protocol grpc ${flags} \\
-    ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set -d '{"namespace":"default","key":"a","value":"aGVsbG8="}'
-  pnpm exec buf curl --schema proto --protocol grpc ${flags} \\
-    ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get -d '{"namespace":"default","key":"a"}'`);
+    if (proxy.adminUrl) console.log(`admin API (prism.admin.v1, prismctl) on ${proxy.adminUrl}`);
+    if (proxy.adminUrl) console.log(`web console on ${proxy.adminUrl}/console/`);
+    // Connect's JSON unary protocol over HTTP/1.1 needs nothing but curl (with TLS: --cacert CA.pem).
+    const set = '{"namespace":"default","key":"a","value":"aGVsbG8="}';
+    console.log(`try it:
+  curl -H 'content-type: application/json' -d '${set}' ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set
+  curl -H 'content-type: application/json' -d '{"namespace":"default","key":"a"}' ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get
+  (gRPC: npx buf curl --schema proto --protocol grpc --http2-prior-knowledge ..., from the repository root)`);
   }
   logger.info({ address: proxy.url, namespaces: proxy.table.names() }, 'serving');
 

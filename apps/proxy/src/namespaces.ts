@@ -24,6 +24,13 @@ export interface NamespaceRuntime {
   readonly inflight: InflightCounter;
   /** The namespace's config; a reload that keeps the plugin instance updates it (access rules, limits). */
   config: NamespaceConfig;
+  /** When `handle` was installed (the admin API's uptime of in-process plugins). */
+  startedAt: Date;
+  /**
+   * Times the admin API re-created this namespace's instance (RestartPlugin of a plugin that cannot
+   * restart itself); carried over to the new runtime. Supervised plugins count their own restarts.
+   */
+  restarts: number;
 }
 
 /** What a launcher gets to start a plugin for one namespace. */
@@ -110,6 +117,8 @@ export async function startNamespaces(
           handle: await launch(),
           inflight: new InflightCounter(),
           config: namespace,
+          startedAt: new Date(),
+          restarts: 0,
         });
       } catch (err) {
         if (!opts.degraded || !isBackendOutage(err)) throw err;
@@ -118,6 +127,8 @@ export async function startNamespaces(
           handle: undefined as unknown as PluginHandle,
           inflight: new InflightCounter(),
           config: namespace,
+          startedAt: new Date(),
+          restarts: 0,
         };
         const placeholder = new UnavailablePlugin(err, {
           namespace: namespace.name,
@@ -126,6 +137,7 @@ export async function startNamespaces(
           launch,
           install: (handle) => {
             degraded.handle = handle;
+            degraded.startedAt = new Date();
           },
           logger: base.logger,
           secrets: secretValues(backend),

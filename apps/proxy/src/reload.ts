@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import { ConfigError, type NamespaceConfig, type PluginMode, type PrismConfig } from '@prism/config';
+import {
+  ConfigError,
+  type ConfigProblem,
+  type NamespaceConfig,
+  type PluginMode,
+  type PrismConfig,
+} from '@prism/config';
 import type { Logger } from '@prism/sdk';
 import type { PluginCatalog } from './catalog.js';
 import { loadProxyConfig } from './load.js';
@@ -19,6 +25,8 @@ export interface ReloadResult {
   readonly ok: boolean;
   /** Why the new config was rejected (every problem, one per line); the old config keeps serving. */
   readonly error?: string;
+  /** The problems of a rejected file one by one (absent when it was valid but a namespace did not start). */
+  readonly problems?: readonly ConfigProblem[];
   /** Namespaces that got a new plugin instance (new or changed). */
   readonly started: readonly string[];
   /** Namespaces whose instance was kept. */
@@ -89,7 +97,7 @@ export class Reloader {
         err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`;
       logger.error({ error }, 'reload rejected: invalid config; the old config keeps serving');
       metrics?.reloaded('invalid');
-      return { ok: false, error, ...none };
+      return { ok: false, error, ...(err instanceof ConfigError && { problems: err.problems }), ...none };
     }
     if (!isDeepStrictEqual(next.proxy, this.config.proxy))
       logger.warn('reload: proxy settings changed; they take effect on restart (namespaces reload now)');
@@ -137,6 +145,32 @@ export class Reloader {
     metrics?.reloaded('ok');
     await Promise.allSettled(retired.map((r) => this.retire(r)));
     return { ok: true, started: started.map((r) => r.name), kept: kept.map((r) => r.name), removed };
+  }
+
+  /**
+   * Re-creates one namespace's plugin instance from its current config, as a reload of a changed
+   * namespace does: the new instance starts (the old one serves meanwhile), the table is swapped, the
+   * old one drains and closes. Queued with reloads. Rejects (the old instance keeps serving) when the
+   * namespace is unknown or its new instance does not start; a backend that is down gives a degraded
+   * namespace, as at start.
+   */
+  restart(name: string): Promise<NamespaceRuntime> {
+    const run = this.queue.then(() => this.restartNow(name));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async restartNow(name: string): Promise<NamespaceRuntime> {
+    const { table, logger } = this.opts;
+    const old = table.get(name);
+    if (!old) throw new Error(`namespace "${name}" is not configured`);
+    const [fresh] = await startNamespaces([old.config], this.opts.launchers, this.opts.base, this.opts.start);
+    if (!fresh) throw new Error(`namespace "${name}" did not start`);
+    fresh.restarts = old.restarts + 1;
+    table.replace(table.runtimes().map((r) => (r === old ? fresh : r)));
+    logger.info({ namespace: name, unavailable: isDegraded(fresh) }, 'plugin instance re-created on request');
+    await this.retire(old);
+    return fresh;
   }
 
   /** Lets a retired instance finish its calls, then closes it. */

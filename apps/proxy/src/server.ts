@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
-import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
+import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import type { PluginMode, PrismConfig } from '@prism/config';
+import { DEFAULT_ADMIN_LISTEN, type PluginMode, type PrismConfig } from '@prism/config';
 import {
   CLIENT_CERTIFICATE,
   clientCertificateOf,
@@ -20,9 +20,13 @@ import {
   startTracing,
   strictJsonOptions,
 } from '@prism/sdk';
+import { consoleRoutes } from './admin/console.js';
+import { type AdminListener, startAdminListener } from './admin/listener.js';
+import { createAdminService } from './admin/service.js';
 import type { PluginCatalog } from './catalog.js';
 import { applyCors } from './cors.js';
 import type { BackendRetryOptions } from './degraded.js';
+import { createDrain, type DrainReport, drainedStreams } from './drain.js';
 import { Health, HealthService } from './health.js';
 import { KNOWN_INTERFACES } from './interfaces.js';
 import { createLaunchers } from './launchers.js';
@@ -55,6 +59,16 @@ export interface ProxyOptions {
   readonly middleware?: readonly Middleware[];
   /** Backoff of namespaces whose backend was unreachable at start (default 500 ms doubling to 30 s, jittered). */
   readonly backendRetry?: BackendRetryOptions;
+  /**
+   * Overrides the port of `proxy.admin.listen` (0 picks a free port); without `proxy.admin`, serves the
+   * admin API on 127.0.0.1 at this port. `false`: no admin listener whatever the config says.
+   */
+  readonly adminPort?: number | false;
+  /**
+   * Called after the admin API's Drain with `exit` has answered; it should shut down and end the process
+   * (prism-proxy exits 0). Default: {@link RunningProxy.shutdown}.
+   */
+  readonly onExit?: () => void;
 }
 
 /** A proxy that is serving. */
@@ -65,6 +79,8 @@ export interface RunningProxy {
   readonly url: string;
   /** URL of the separate `/metrics` listener (`proxy.metrics.listen`), when there is one. */
   readonly metricsUrl?: string | undefined;
+  /** Base URL of the admin API (`prism.admin.v1.AdminService`, `proxy.admin.listen`), when there is one. */
+  readonly adminUrl?: string | undefined;
   readonly table: NamespaceTable;
   readonly health: HealthService;
   /** Prometheus registry served at `GET /metrics`. */
@@ -76,12 +92,19 @@ export interface RunningProxy {
    * handshakes get them; open connections keep theirs) and the audit file (reopened after rotation).
    */
   reload(): Promise<ReloadResult>;
-  /** Graceful shutdown: stop accepting, finish unary calls, end streams, close plugins. */
+  /**
+   * Takes the client port out of service (the admin API's Drain): health NOT_SERVING, no new connections,
+   * unary calls finish (up to `timeoutMs`, default `shutdown_timeout_ms`), then streams end with
+   * UNAVAILABLE. Plugins and the admin listener stay up. Once only; later calls return the first report.
+   */
+  drain(timeoutMs?: number): Promise<DrainReport>;
+  /** Graceful shutdown: drain, then close plugins and listeners. */
   shutdown(): Promise<void>;
 }
 
 /** Starts the namespaces' plugins, mounts every interface and listens. */
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const startedAt = new Date();
   const { config, catalog } = opts;
   const logger = opts.logger ?? createLogger({ name: 'prism-proxy' });
   const interfaces = opts.interfaces ?? KNOWN_INTERFACES;
@@ -136,7 +159,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       tracing,
       auth: security.auth,
       audit: security.audit,
-      extra: opts.middleware ?? [],
+      extra: [...(opts.middleware ?? []), drainedStreams(shutdownController.signal)],
     }),
     createRouter(table),
   );
@@ -194,8 +217,24 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     });
 
   const host = opts.host ?? config.proxy.listen.host;
+  const drain = createDrain({
+    health,
+    listener,
+    pipeline,
+    endCalls: (reason) => shutdownController.abort(reason),
+    defaultTimeoutMs: config.proxy.shutdownTimeoutMs,
+  });
+  // Late-bound: Drain with exit shuts down, which is defined below.
+  let exitAfterDrain: () => void = () => {};
+  const adminListen =
+    opts.adminPort === false
+      ? undefined
+      : opts.adminPort === undefined
+        ? config.proxy.admin?.listen
+        : { host: config.proxy.admin?.listen.host ?? DEFAULT_ADMIN_LISTEN.host, port: opts.adminPort };
   let port: number;
   let metricsUrl: string | undefined;
+  let admin: AdminListener | undefined;
   try {
     port = await listener.listen(opts.port ?? config.proxy.listen.port, host);
     if (metricsServer && metricsListen) {
@@ -205,6 +244,35 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       const bound = (metricsServer.address() as net.AddressInfo).port;
       metricsUrl = `http://${urlHostOf(metricsListen.host)}:${bound}/metrics`;
     }
+    if (adminListen)
+      admin = await startAdminListener({
+        ...adminListen,
+        service: createAdminService({
+          table,
+          interfaces,
+          configFile: config.file,
+          startedAt,
+          reload: () => reload(),
+          recreate: (namespace) => reloader.restart(namespace),
+          drain: (timeoutMs) => drain(timeoutMs),
+          exit: () => exitAfterDrain(),
+        }),
+        health,
+        guard: { auth: security.auth, adminToken: config.proxy.adminToken },
+        audit: security.audit,
+        tls: security.tls,
+        limits: config.proxy.connections,
+        // The web console (/console), /metrics and the client interfaces on the same pipeline.
+        httpRoutes: consoleRoutes({
+          interfaces,
+          pipeline,
+          metrics,
+          guardMetrics: security.guard,
+          health,
+          readMaxBytes: config.proxy.readMaxBytes,
+          shutdownSignal: shutdownController.signal,
+        }),
+      });
   } catch (err) {
     listener.tcp.close();
     metricsServer?.close();
@@ -212,27 +280,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     throw err;
   }
 
-  /** Resolves when `done()` holds (polled: drains are rare and short), or after `ms`. */
-  const waitUntil = async (done: () => boolean, ms: number) => {
-    for (const end = Date.now() + ms; !done() && Date.now() < end; )
-      await new Promise((r) => setTimeout(r, 10));
-  };
-
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = () => {
     shutdownPromise ??= (async () => {
-      const deadline = config.proxy.shutdownTimeoutMs;
-      health.setShuttingDown();
-      listener.stopAccepting();
-      // Unary calls finish normally; streams (subscriptions) never end on their own, so they are
-      // ended with UNAVAILABLE once only they remain, and clients resubscribe to another replica.
-      const inflight = pipeline.inflight;
-      await waitUntil(() => inflight.count <= pipeline.streams, deadline);
-      shutdownController.abort(new ConnectError('proxy is shutting down', Code.Unavailable));
-      await waitUntil(() => inflight.count === 0, Math.min(deadline, 2000));
-      listener.destroyAll();
+      // New admin calls stop; one in progress (the Drain that asked for this) still gets its answer.
+      admin?.stopAccepting();
+      await drain();
       metricsServer?.close();
       await Promise.allSettled(table.runtimes().map((r) => r.handle.close()));
+      await admin?.close(1000);
       await security.close();
       await tracing?.shutdown();
       logger.info('proxy stopped');
@@ -240,19 +296,24 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     return shutdownPromise;
   };
 
+  exitAfterDrain = opts.onExit ?? (() => void shutdown());
+  function reload(): Promise<ReloadResult> {
+    security.reload(listener, ...(admin ? [admin.listener] : []));
+    return reloader.reload();
+  }
+
   return {
     host,
     port,
     url: `${listener.secure ? 'https' : 'http'}://${urlHostOf(host)}:${port}`,
     metricsUrl,
+    adminUrl: admin?.url,
     table,
     health,
     metrics,
     pipeline,
-    reload: () => {
-      security.reload(listener);
-      return reloader.reload();
-    },
+    reload,
+    drain: (timeoutMs) => drain(timeoutMs),
     shutdown,
   };
 }

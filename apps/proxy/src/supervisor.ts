@@ -17,6 +17,7 @@ import {
 } from '@prism/sdk';
 import type { Attached } from './attach.js';
 import type { MetricsJson, MetricsSource, NamespaceMetrics } from './metrics.js';
+import type { InspectablePlugin, PluginInspection } from './plugin-status.js';
 
 /** One live connection to an out-of-process plugin instance (sidecar process or remote server). */
 export interface PluginConnection {
@@ -60,13 +61,19 @@ type State = 'up' | 'down' | 'closed';
  * breaker is part of the connection it guards, so it lives here rather than as a middleware; counting,
  * metrics and drains are the pipeline's.
  */
-export class SupervisedPlugin implements PluginHandle {
+export class SupervisedPlugin implements PluginHandle, InspectablePlugin {
   readonly namespace: string;
   readonly interfaces: ReadonlyMap<string, AnyImpl>;
   private current: PluginConnection | undefined;
   private state: State = 'up';
   private lastError = '';
   private restartCount = 0;
+  /** When the current connection was installed, or when it was lost. */
+  private since = new Date();
+  /** True while a restart loop runs (one at a time: a second failure is handled by the same loop). */
+  private looping = false;
+  /** The admin restart in progress (concurrent requests share it). */
+  private restarting: Promise<void> | undefined;
   private readonly closed = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private checking = false;
@@ -114,6 +121,7 @@ export class SupervisedPlugin implements PluginHandle {
     this.current = conn;
     this.strikes = 0;
     this.state = 'up';
+    this.since = new Date();
     this.opts.metrics.setUp(true);
     conn.lost?.then((reason) => {
       if (this.current === conn) this.fail(reason);
@@ -206,17 +214,30 @@ export class SupervisedPlugin implements PluginHandle {
     if (this.state !== 'up') return;
     this.state = 'down';
     this.lastError = reason;
+    this.since = new Date();
     this.opts.metrics.setUp(false);
     this.opts.logger.warn({ namespace: this.namespace, reason }, 'plugin down; restarting');
     const old = this.current;
     this.current = undefined;
     void old?.dispose().catch(() => {});
-    void this.restartLoop();
+    if (!this.looping) void this.restartLoop();
   }
 
   private async restartLoop(): Promise<void> {
+    this.looping = true;
+    try {
+      await this.restartAttempts();
+    } finally {
+      this.looping = false;
+    }
+    // A connection lost again between the loop's last step and here found the loop still running.
+    if (this.state === 'down' && !this.closed.signal.aborted) void this.restartLoop();
+  }
+
+  /** Reconnects with backoff until it works, the plugin is closed, or an admin restart brought it back. */
+  private async restartAttempts(): Promise<void> {
     const signal = this.closed.signal;
-    for (let attempt = 0; !signal.aborted; attempt++) {
+    for (let attempt = 0; !signal.aborted && this.state === 'down'; attempt++) {
       try {
         await sleep(
           backoffDelay(attempt, {
@@ -228,9 +249,10 @@ export class SupervisedPlugin implements PluginHandle {
       } catch {
         return; // closed while waiting
       }
+      if (this.state !== 'down') return; // an admin restart installed a connection meanwhile
       try {
         const conn = await this.opts.connect();
-        if (signal.aborted) {
+        if (signal.aborted || this.state !== 'down') {
           await conn.dispose();
           return;
         }
@@ -247,6 +269,55 @@ export class SupervisedPlugin implements PluginHandle {
         );
       }
     }
+  }
+
+  /** State, pid, restarts and last error for the admin API. */
+  inspect(): PluginInspection {
+    return {
+      state: this.state === 'up' ? 'running' : this.state === 'down' ? 'restarting' : 'stopped',
+      pid: this.current?.pid,
+      restarts: this.restartCount,
+      lastError: this.lastError,
+      since: this.since,
+    };
+  }
+
+  /**
+   * The admin API's restart: connects anew (a new sidecar process, a new instance on a remote plugin
+   * server) while the old connection keeps serving, switches new calls to it, then drains and stops the
+   * old one, so no call fails. When the new connection cannot be made, the old one keeps serving (or,
+   * while down, the restart loop keeps trying) and this rejects with the cause.
+   */
+  restart(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(this.downError());
+    this.restarting ??= (async () => {
+      try {
+        const conn = await this.opts.connect();
+        if (this.state === 'closed') {
+          await conn.dispose();
+          throw this.downError();
+        }
+        const old = this.current;
+        this.restartCount++;
+        this.opts.metrics.restarts.inc();
+        this.install(conn);
+        this.opts.logger.info(
+          { namespace: this.namespace, pid: conn.pid, previousPid: old?.pid },
+          'plugin restarted on request',
+        );
+        await old
+          ?.dispose()
+          .catch((err: Error) =>
+            this.opts.logger.warn(
+              { namespace: this.namespace, err: err.message },
+              'stopping the replaced plugin failed',
+            ),
+          );
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return this.restarting;
   }
 
   async health(): Promise<HealthReport> {

@@ -20,7 +20,16 @@ describe('backend type', () => {
   it('an unknown type lists the known types', () => {
     const p = problemAt(problemsOf(kv('      type: mongo\n')), 'namespaces[0].backend.type');
     expect(p).toMatchObject({ line: 5, column: 13, namespace: 'sessions' });
-    expect(p.message).toBe('unknown backend type "mongo"; known types: memstore, redis, nats, postgres');
+    expect(p.message).toBe(
+      'unknown backend type "mongo": no "mongo" adapter in this version of Prism (known types: memstore, redis, nats, postgres); for a plugin from another package set plugin.package, or use plugin: { mode: remote, endpoint: ... }',
+    );
+  });
+
+  it('a typo of a known type suggests it instead', () => {
+    const p = problemAt(problemsOf(kv('      type: redsi\n')), 'namespaces[0].backend.type');
+    expect(p.message).toBe(
+      'unknown backend type "redsi" (did you mean "redis"?); known types: memstore, redis, nats, postgres',
+    );
   });
 
   it('is required and must look like a type name', () => {

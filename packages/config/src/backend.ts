@@ -66,9 +66,14 @@ export function checkBackend(
     // A remote plugin reports its interfaces when the proxy connects; only local ones must be known now.
     if (plugin.value.mode !== 'remote') {
       const known = ctx.catalog.types();
+      const list = `known types: ${known.join(', ') || '(none)'}`;
+      const typo = didYouMean(type, known);
+      const shown = r.show([...path, 'type'], type);
       r.add(
         [...path, 'type'],
-        `unknown backend type ${r.show([...path, 'type'], type)}${didYouMean(type, known)}; known types: ${known.join(', ') || '(none)'}`,
+        typo
+          ? `unknown backend type ${shown}${typo}; ${list}`
+          : `unknown backend type ${shown}: no ${shown} adapter in this version of Prism (${list}); for a plugin from another package set plugin.package, or use plugin: { mode: remote, endpoint: ... }`,
       );
     }
   } else {

@@ -18,11 +18,13 @@ describe('embedded default', () => {
   it('parses with a catalog that only has memstore, without env or files', () => {
     const cfg = parseConfig(DEFAULT_CONFIG_YAML, { file: '<default>', catalog: memstoreOnly, env: {} });
     expect(cfg.proxy.listen).toEqual({ host: '0.0.0.0', port: 8980 });
+    // The admin API on loopback, so prismctl works right after `npm start`.
+    expect(cfg.proxy.admin).toEqual({ listen: { host: '127.0.0.1', port: 8981 } });
     expect(cfg.namespaces).toHaveLength(1);
     const ns = cfg.namespaces[0]!;
     expect(ns).toMatchObject({ name: 'default', pattern: 'keyvalue', needs: ['keyvalue_basic'] });
     expect(ns.backend).toEqual({ type: 'memstore', plugin: { mode: 'in_process' }, config: {} });
-    expect(ns.source).toEqual({ file: '<default>', line: 5 });
+    expect(ns.source).toEqual({ file: '<default>', line: 6 });
   });
 });
 
@@ -208,5 +210,16 @@ describe('loadConfig', () => {
     writeFileSync(file, 'proxy:\n  listen: nope\n');
     const err = (await loadConfig(file, { catalog }).catch((e: unknown) => e)) as ConfigError;
     expect(err.message).toContain(`${file}:2:11: proxy.listen:`);
+  });
+});
+
+describe('per_worker', () => {
+  it('is off unless set, and must be a boolean', () => {
+    expect(parse(kv()).namespaces[0]!.perWorker).toBeUndefined();
+    expect(
+      parse(kv().replace('    backend:', '    per_worker: true\n    backend:')).namespaces[0]!.perWorker,
+    ).toBe(true);
+    const problems = problemsOf(kv().replace('    backend:', '    per_worker: maybe\n    backend:'));
+    expect(problemAt(problems, 'namespaces[0].per_worker').message).toBe('must be true or false');
   });
 });

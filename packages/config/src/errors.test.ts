@@ -88,7 +88,7 @@ namespaces:
 
   it('lists the allowed keys when nothing is close', () => {
     expect(problemAt(problemsOf('proxy:\n  zzzzzz: 1\n'), 'proxy.zzzzzz').message).toBe(
-      'unknown key "zzzzzz"; allowed keys: listen, read_max_bytes, cors, shutdown_timeout_ms, limits, admin_token, metrics, tracing, tls, auth, audit, access, require_all_backends, connections',
+      'unknown key "zzzzzz"; allowed keys: listen, read_max_bytes, cors, shutdown_timeout_ms, limits, admin_token, admin, metrics, tracing, tls, auth, audit, access, require_all_backends, connections',
     );
   });
 
@@ -112,6 +112,65 @@ namespaces:
     expect(p.message).toMatch(
       /^unknown pattern "key-value" \(did you mean "keyvalue"\?\); known patterns: keyvalue, .*multicast-registry$/,
     );
+  });
+});
+
+describe('patterns of the design documents that this version lacks', () => {
+  const one = (body: string) => `namespaces:\n  - name: videos\n${body}`;
+
+  it('says a planned pattern is not in this version, and still checks its slots', () => {
+    const problems = problemsOf(
+      one(
+        '    pattern: claim-check\n    slots:\n      queue: { type: nats, config: { servers: [] } }\n      storage: { type: s3, config: { bucket: b } }\n',
+      ),
+    );
+    expect(problems.map((p) => [p.field, p.line, p.message])).toEqual([
+      [
+        'namespaces[0].pattern',
+        3,
+        expect.stringMatching(
+          /^unknown pattern "claim-check": not in this version of Prism \(Claim Check: large payloads go to object storage, messages carry a reference; planned, not implemented yet\); known patterns: keyvalue, .*multicast-registry$/,
+        ),
+      ],
+      ['namespaces[0].slots.queue.config.servers', 5, expect.any(String)],
+      [
+        'namespaces[0].slots.storage.type',
+        6,
+        expect.stringMatching(
+          /^unknown backend type "s3": no "s3" adapter in this version of Prism \(known types: /,
+        ),
+      ],
+    ]);
+    expect(problems.every((p) => p.namespace === 'videos')).toBe(true);
+  });
+
+  it('checks the backend of an unknown pattern too', () => {
+    const problems = problemsOf(one('    pattern: outbx\n    backend: { type: mongo }\n'));
+    expect(problems.map((p) => p.field)).toEqual(['namespaces[0].pattern', 'namespaces[0].backend.type']);
+    expect(problems[0]!.message).toMatch(/^unknown pattern "outbx"; known patterns: /);
+  });
+
+  it.each([
+    ['outbox', /^unknown pattern "outbox": not in this version of Prism \(Outbox: /],
+    ['wal', /^unknown pattern "wal": not in this version of Prism \(WAL: /],
+    ['tiered-storage', /^unknown pattern "tiered-storage": not in this version of Prism \(Tiered Storage: /],
+    [
+      'transactional-queue',
+      /^unknown pattern "transactional-queue" \(the design documents' name for "outbox"\): not in this version of Prism \(Outbox: /,
+    ],
+    [
+      'event-stream',
+      /^unknown pattern "event-stream" \(the design documents' name for "stream": use pattern: stream\); known patterns: /,
+    ],
+  ])('explains pattern %s', (pattern, message) => {
+    const problems = problemsOf(one(`    pattern: ${pattern}\n    slots: {}\n`));
+    expect(problemAt(problems, 'namespaces[0].pattern').message).toMatch(message);
+    expect(problems).toHaveLength(1);
+  });
+
+  it('rejects slots that are not a map', () => {
+    const problems = problemsOf(one('    pattern: outbox\n    slots: [postgres]\n'));
+    expect(problemAt(problems, 'namespaces[0].slots').message).toBe('must be a map (slot name → backend)');
   });
 });
 
@@ -167,7 +226,7 @@ proxy:
     expect(lines.slice(1)).toEqual([
       '  conf/prism.yaml:4:14: namespaces[0].needs.ttl: namespace "sessions": backend "postgres" does not implement keyvalue_ttl (needs.ttl); it implements keyvalue_basic, queue_basic, queue_visibility, queue_dead_letter',
       '  conf/prism.yaml:6:11: namespaces[1].name: must be 1-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit',
-      '  conf/prism.yaml:8:22: namespaces[1].backend.type: unknown backend type "memcached"; known types: memstore, redis, nats, postgres',
+      '  conf/prism.yaml:8:22: namespaces[1].backend.type: unknown backend type "memcached": no "memcached" adapter in this version of Prism (known types: memstore, redis, nats, postgres); for a plugin from another package set plugin.package, or use plugin: { mode: remote, endpoint: ... }',
       '  conf/prism.yaml:10:11: proxy.listen: must be "host:port" with a port from 0 to 65535, e.g. "0.0.0.0:8980" (got "nowhere")',
     ]);
   });

@@ -6,13 +6,15 @@ export {
   KNOWN_FLAVOURS,
   MODELS,
   type Model,
+  PATTERN_ALIASES,
   PATTERNS,
+  PLANNED_PATTERNS,
   parseFlavour,
   SLOT_PATTERNS,
   type SlotSpec,
 } from './patterns.js';
 export { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
-export { PROXY_DEFAULTS } from './proxy.js';
+export { DEFAULT_ADMIN_LISTEN, PROXY_DEFAULTS } from './proxy.js';
 export { DEFAULT_CLOCK_SKEW_SECONDS, JWT_ALGORITHMS } from './security.js';
 export type {
   AccessRule,

@@ -1,14 +1,22 @@
 import type { Limits } from '@prism/sdk';
 import { type BackendContext, checkBackend, type Need } from './backend.js';
 import type { Path } from './path.js';
-import { isModel, knownFlavourNames, PATTERNS, parseFlavour, SLOT_PATTERNS } from './patterns.js';
+import {
+  isModel,
+  knownFlavourNames,
+  PATTERN_ALIASES,
+  PATTERNS,
+  PLANNED_PATTERNS,
+  parseFlavour,
+  SLOT_PATTERNS,
+} from './patterns.js';
 import type { Reporter } from './reporter.js';
 import { bool, mapAt, NameSchema, NamespaceLimitsSchema, NeedsListSchema, PatternSchema } from './schemas.js';
 import { checkAccess, checkRate } from './security.js';
 import { didYouMean } from './suggest.js';
 import type { BackendConfig, NamespaceConfig } from './types.js';
 
-const NAMESPACE_KEYS = ['name', 'pattern', 'needs', 'limits', 'access', 'backend', 'slots'];
+const NAMESPACE_KEYS = ['name', 'pattern', 'needs', 'limits', 'access', 'backend', 'slots', 'per_worker'];
 
 /** Checks one item of `namespaces:`. `proxyLimits` are the proxy's (already over DEFAULT_LIMITS). */
 export function checkNamespace(
@@ -31,6 +39,8 @@ export function checkNamespace(
       ? undefined
       : checkRate(own.rate, [...at('limits'), 'rate'], r);
   const access = checkAccess(obj.access, at('access'), r);
+  const perWorker =
+    obj.per_worker === undefined ? undefined : r.validate(bool, obj.per_worker, at('per_worker'));
   const limits: Limits = {
     maxKeyBytes: own?.max_key_bytes ?? proxyLimits.maxKeyBytes,
     maxValueBytes: own?.max_value_bytes ?? proxyLimits.maxValueBytes,
@@ -77,10 +87,15 @@ export function checkNamespace(
     slots = checkSlots(pattern, obj.slots, at('slots'), path, ctx);
     ok &&= slots !== undefined;
   } else {
-    r.add(
-      at('pattern'),
-      `unknown pattern ${r.show(at('pattern'), pattern)}${didYouMean(pattern, PATTERNS)}; known patterns: ${PATTERNS.join(', ')}`,
-    );
+    r.add(at('pattern'), unknownPattern(pattern, r.show(at('pattern'), pattern)));
+    // Still check what it would run on, so a missing adapter or a config typo shows up in the same pass.
+    if (obj.backend !== undefined && obj.backend !== null) checkBackend(obj.backend, at('backend'), [], ctx);
+    if (obj.slots !== undefined && obj.slots !== null) {
+      const names = typeof obj.slots === 'object' ? Object.keys(obj.slots) : [];
+      const slots = mapAt(obj.slots, at('slots'), names, r, 'slot name → backend', false);
+      for (const [slot, raw] of Object.entries(slots ?? {}))
+        checkBackend(raw, [...at('slots'), slot], [], ctx, `slot "${slot}": backend`);
+    }
     return undefined;
   }
 
@@ -96,8 +111,21 @@ export function checkNamespace(
     access,
     ...(rate && { rate }),
     ...(own?.max_concurrent !== undefined && { maxConcurrent: own.max_concurrent }),
+    ...(perWorker && { perWorker }),
     source: { file: r.file, line },
   };
+}
+
+/** Why `pattern` is unknown: a name of the design documents, a pattern not in this version, or a typo. */
+function unknownPattern(pattern: string, shown: string): string {
+  const known = `; known patterns: ${PATTERNS.join(', ')}`;
+  const alias = PATTERN_ALIASES[pattern];
+  if (alias !== undefined && PATTERNS.includes(alias))
+    return `unknown pattern ${shown} (the design documents' name for "${alias}": use pattern: ${alias})${known}`;
+  const planned = PLANNED_PATTERNS[alias ?? pattern];
+  if (planned !== undefined)
+    return `unknown pattern ${shown}${alias ? ` (the design documents' name for "${alias}")` : ''}: not in this version of Prism (${planned}; planned, not implemented yet)${known}`;
+  return `unknown pattern ${shown}${didYouMean(pattern, PATTERNS)}${known}`;
 }
 
 function missing(r: Reporter, path: Path, key: string, hint = ''): undefined {
@@ -144,7 +172,17 @@ function resolveNeeds(
   if (typeof raw === 'object') {
     let ok = true;
     for (const [feature, value] of Object.entries(raw)) {
-      const wanted = r.validate(bool, value, [...path, feature]);
+      // The design documents' `needs` also hold service levels (`latency: <1ms`, `consistency: strong`).
+      const level =
+        (typeof value === 'string' || typeof value === 'number') &&
+        !bool.safeParse(value).success &&
+        !knownFlavourNames().includes(`${model}_${feature}`);
+      if (level)
+        r.add(
+          [...path, feature],
+          `must be true or false: needs names interface features the backend must implement (e.g. ttl: true); "${feature}" reads like a service level, which Prism does not check: choose a backend that meets it and remove the key`,
+        );
+      const wanted = level ? undefined : r.validate(bool, value, [...path, feature]);
       if (!/^[a-z0-9]+(_[a-z0-9]+)*$/.test(feature)) {
         r.add([...path, feature], `"${feature}" is not a feature name (lower_snake_case, e.g. ttl)`, true);
         ok = false;

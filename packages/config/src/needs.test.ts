@@ -56,6 +56,26 @@ describe('needs as a map', () => {
     expect(p.line).toBe(3);
   });
 
+  it('explains service levels written as needs (latency, consistency, ...)', () => {
+    const problems = problemsOf(
+      ns('keyvalue', '{ latency: <1ms, ttl: true, consistency: strong, persistence: false, size: 5 }'),
+    );
+    expect(problems.map((p) => [p.field, p.message])).toEqual([
+      [
+        'namespaces[0].needs.latency',
+        'must be true or false: needs names interface features the backend must implement (e.g. ttl: true); "latency" reads like a service level, which Prism does not check: choose a backend that meets it and remove the key',
+      ],
+      [
+        'namespaces[0].needs.consistency',
+        expect.stringMatching(/^must be true or false: .*"consistency" reads like a service level/),
+      ],
+      ['namespaces[0].needs.size', expect.stringMatching(/"size" reads like a service level/)],
+    ]);
+    expect(problemAt(problemsOf(ns('keyvalue', '{ ttl: [true] }')), 'namespaces[0].needs.ttl').message).toBe(
+      'must be true or false',
+    );
+  });
+
   it('suggests the known flavour for a misspelt key', () => {
     const p = problemAt(problemsOf(ns('keyvalue', '{ tll: true }')), 'namespaces[0].needs.tll');
     expect(p.message).toMatch(/does not implement keyvalue_tll .* \(did you mean "keyvalue_ttl"\?\)$/);

@@ -38,6 +38,11 @@ export const KNOWN_FLAVOURS: Readonly<Record<Model, readonly string[]>> = {
 export interface SlotSpec {
   /** Flavours the slot's backend must implement. */
   readonly needs: readonly string[];
+  /**
+   * Flavours that are nice to have in the slot's backend (e.g. TTL to expire offline identities). Not
+   * required, so not checked at load; `prismctl validate` reports whether the chosen backend has them.
+   */
+  readonly optionalNeeds?: readonly string[];
   /** Whether the namespace may leave the slot out. */
   readonly optional?: boolean;
   readonly description: string;
@@ -46,14 +51,40 @@ export interface SlotSpec {
 /** Composed patterns: each fills named slots with backends instead of one `backend`. */
 export const SLOT_PATTERNS: Readonly<Record<string, Readonly<Record<string, SlotSpec>>>> = {
   'multicast-registry': {
-    registry: { needs: ['keyvalue_basic', 'keyvalue_scan'], description: 'identity → metadata store' },
-    messaging: { needs: ['pubsub_basic'], description: 'delivers multicast messages' },
+    registry: {
+      needs: ['keyvalue_basic', 'keyvalue_scan'],
+      optionalNeeds: ['keyvalue_ttl'],
+      description: 'identity → metadata store',
+    },
+    messaging: {
+      needs: ['pubsub_basic'],
+      optionalNeeds: ['pubsub_persistent'],
+      description: 'delivers multicast messages',
+    },
     durability: {
       needs: ['queue_basic', 'queue_visibility', 'queue_dead_letter'],
       optional: true,
       description: 'keeps undelivered messages for offline identities',
     },
   },
+};
+
+/**
+ * Composed patterns of the design documents that this version does not implement yet, with what each does.
+ * Only used in messages: a namespace asking for one is told it is not in this version, not merely "unknown".
+ */
+export const PLANNED_PATTERNS: Readonly<Record<string, string>> = {
+  outbox: 'Outbox: a write and the events it publishes commit in one transaction',
+  'claim-check': 'Claim Check: large payloads go to object storage, messages carry a reference',
+  wal: 'WAL: writes are logged durably before they are applied',
+  'tiered-storage': 'Tiered Storage: older data moves from the hot backend to cheaper storage',
+  cdc: 'CDC: changes of a database are streamed as events',
+};
+
+/** Names the design documents use for a pattern that is named differently here (for messages). */
+export const PATTERN_ALIASES: Readonly<Record<string, string>> = {
+  'event-stream': 'stream',
+  'transactional-queue': 'outbox',
 };
 
 /** Every pattern name a namespace may use. */

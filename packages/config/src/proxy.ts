@@ -2,6 +2,7 @@ import { DEFAULT_LIMITS } from '@prism/sdk';
 import type { Path } from './path.js';
 import type { Reporter } from './reporter.js';
 import {
+  AdminSchema,
   AdminTokenSchema,
   bool,
   CorsSchema,
@@ -53,6 +54,12 @@ const CONNECTION_KEYS: Readonly<Record<string, keyof ProxyConfig['connections']>
   idle_session_timeout_ms: 'idleSessionTimeoutMs',
 };
 
+/** Where the admin API listens when `proxy.admin` leaves `listen` out (loopback: it can restart plugins). */
+export const DEFAULT_ADMIN_LISTEN: Readonly<{ host: string; port: number }> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8981,
+});
+
 /** Share of new traces recorded when `proxy.tracing.sample_ratio` is left out. */
 export const DEFAULT_SAMPLE_RATIO = 0.01;
 
@@ -63,6 +70,7 @@ const PROXY_KEYS = [
   'shutdown_timeout_ms',
   'limits',
   'admin_token',
+  'admin',
   'metrics',
   'tracing',
   'tls',
@@ -102,6 +110,13 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
     metrics?.listen !== undefined ? parseListen(metrics.listen, [...at('metrics'), 'listen'], r) : undefined;
   const tls = has('tls') ? checkServerTls(obj.tls, at('tls'), baseDir, r) : undefined;
   const auth = has('auth') ? checkAuth(obj.auth, at('auth'), tls, r) : undefined;
+  const admin = has('admin') ? r.validate(AdminSchema, obj.admin, at('admin')) : undefined;
+  // A bare port or `:port` binds loopback here, unlike the client port: the admin API restarts plugins.
+  const adminListen =
+    admin &&
+    (admin.listen === undefined
+      ? { ...DEFAULT_ADMIN_LISTEN }
+      : parseListen(admin.listen, [...at('admin'), 'listen'], r, DEFAULT_ADMIN_LISTEN.host));
   const audit = has('audit') ? checkAudit(obj.audit, at('audit'), baseDir, r) : undefined;
   const access = checkAccess(obj.access, at('access'), r);
   const requireAll = has('require_all_backends')
@@ -109,6 +124,24 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
     : undefined;
   if (access.length && !auth)
     r.add(at('access'), 'access rules need proxy.auth (without it every caller is anonymous and allowed)');
+  if (adminListen) {
+    const adminAt = [...at('admin'), ...(admin?.listen === undefined ? [] : ['listen'])];
+    if (!isLoopback(adminListen.host) && adminToken === undefined && !has('auth'))
+      r.add(
+        adminAt,
+        `the admin API listens on ${adminListen.host}, which is not loopback: set proxy.admin_token or proxy.auth (the admin API restarts plugins and reloads the config), or listen on 127.0.0.1`,
+      );
+    const clash = [
+      ['proxy.listen', listen ?? PROXY_DEFAULTS.listen],
+      ['proxy.metrics.listen', metricsListen],
+    ] as const;
+    for (const [name, other] of clash)
+      if (other && sameSocket(adminListen, other))
+        r.add(
+          adminAt,
+          `port ${adminListen.port} is already taken by ${name}; give the admin API its own port`,
+        );
+  }
 
   const out: ProxyConfig = {
     listen: listen ?? { ...PROXY_DEFAULTS.listen },
@@ -123,6 +156,7 @@ export function checkProxy(raw: unknown, path: Path, r: Reporter, baseDir = '.')
       maxValueBytes: limits?.max_value_bytes ?? DEFAULT_LIMITS.maxValueBytes,
     },
     ...(adminToken !== undefined && { adminToken }),
+    ...(adminListen && { admin: { listen: adminListen } }),
     metrics: { enabled: metrics?.enabled ?? true, ...(metricsListen && { listen: metricsListen }) },
     ...(tls && { tls }),
     ...(auth && { auth }),
@@ -162,8 +196,28 @@ function checkConnections(raw: unknown, path: Path, r: Reporter): ProxyConfig['c
   return out;
 }
 
-/** `host:port`, `[v6]:port`, `:port` or a bare port (host 0.0.0.0). Port 0 picks a free port. */
-function parseListen(raw: unknown, path: Path, r: Reporter): ProxyConfig['listen'] | undefined {
+/** True for addresses only this machine reaches (127.0.0.0/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** True when two listen addresses would want the same socket (same fixed port, overlapping hosts). */
+function sameSocket(a: ProxyConfig['listen'], b: ProxyConfig['listen']): boolean {
+  const wildcard = (h: string) => h === '0.0.0.0' || h === '::';
+  return a.port !== 0 && a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
+}
+
+/**
+ * `host:port`, `[v6]:port`, `:port` or a bare port (host `defaultHost`, 0.0.0.0 unless given). Port 0
+ * picks a free port.
+ */
+function parseListen(
+  raw: unknown,
+  path: Path,
+  r: Reporter,
+  defaultHost = PROXY_DEFAULTS.listen.host,
+): ProxyConfig['listen'] | undefined {
   const v = r.validate(ListenSchema, raw, path);
   if (v === undefined) return undefined;
   const m =
@@ -176,5 +230,5 @@ function parseListen(raw: unknown, path: Path, r: Reporter): ProxyConfig['listen
     );
     return undefined;
   }
-  return { host: m[1] || m[2] || PROXY_DEFAULTS.listen.host, port };
+  return { host: m[1] || m[2] || defaultHost, port };
 }

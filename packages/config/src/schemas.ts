@@ -57,6 +57,12 @@ export const MetricsSchema = z.strictObject(
   { error: 'must be a map with enabled (and listen)' },
 );
 
+/** `proxy.admin:` (the admin API listener). */
+export const AdminSchema = z.strictObject(
+  { listen: z.union([z.string(), z.number()]).optional() },
+  { error: 'must be a map with listen, e.g. { listen: "127.0.0.1:8981" }' },
+);
+
 /** `proxy.tracing:`. */
 export const TracingSchema = z.strictObject(
   {

@@ -77,6 +77,11 @@ export interface NamespaceConfig {
   rate?: RateLimit;
   /** `limits.max_concurrent`: calls (open streams included) the namespace runs at once, per replica. */
   maxConcurrent?: number;
+  /**
+   * `per_worker: true`: with `--workers N`, each worker may hold its own copy of a backend that keeps its
+   * data in the plugin's process (MemStore). Without it such a namespace is refused with more than one worker.
+   */
+  perWorker?: boolean;
   /** Where the namespace is declared (its list item). */
   source: { file: string; line: number };
 }
@@ -173,6 +178,11 @@ export interface ProxyConfig {
   /** Default limits for every namespace (over `DEFAULT_LIMITS`). */
   limits: Limits;
   adminToken?: string;
+  /**
+   * `proxy.admin`: the admin API (`prism.admin.v1.AdminService`) on its own listener; absent = none. A
+   * listen address off loopback needs `adminToken` or `auth` (the admin API restarts plugins).
+   */
+  admin?: { listen: { host: string; port: number } };
   /** Request metrics (`prism_requests_total`, …) on `/metrics`; default on. `listen`: a separate listener for `/metrics`. */
   metrics: { enabled: boolean; listen?: { host: string; port: number } };
   tls?: ServerTlsConfig;

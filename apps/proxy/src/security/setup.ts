@@ -22,8 +22,8 @@ export interface Security {
     res: http.ServerResponse | http2.Http2ServerResponse,
     serve: () => void,
   ): void;
-  /** SIGHUP: new certificates for new handshakes, the audit file reopened. */
-  reload(listener: DualProtocolListener): void;
+  /** SIGHUP: new certificates for new handshakes (on every TLS listener given), the audit file reopened. */
+  reload(...listeners: DualProtocolListener[]): void;
   close(): Promise<void>;
 }
 
@@ -53,10 +53,11 @@ export function createSecurity(config: PrismConfig, logger: Logger): Security {
           if (ok) serve();
         });
     },
-    reload(listener) {
+    reload(...listeners) {
       if (tlsConfig)
         try {
-          listener.reloadTls(loadListenerTls(tlsConfig));
+          const tls = loadListenerTls(tlsConfig);
+          for (const listener of listeners) listener.reloadTls(tls);
           logger.info('TLS certificates reloaded');
         } catch (err) {
           logger.error({ error: (err as Error).message }, 'TLS certificates not reloaded; the old ones stay');
