@@ -144,7 +144,10 @@ function ensureStartInstall(skipped) {
   const key = filters.join(' ');
   if (last?.lock === lock && (last.kind === 'full' || last.filters === key)) return;
   if (last?.kind === 'full') return ensureFullInstall();
-  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--prod', ...filters]);
+  // --loglevel=error: pnpm warns that it cannot link the adapters' sidecar bins, which only a tsc build
+  // makes; the bundle carries its own.
+  console.log(`• installing the proxy's packages (pnpm install --prod ${filters.join(' ')})`);
+  run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--prod', '--loglevel=error', ...filters]);
   writeFileSync(STAMP, JSON.stringify({ kind: 'start', lock, filters: key }));
 }
 
