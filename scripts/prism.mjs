@@ -17,6 +17,9 @@ const env = {
   npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr',
   // The Kafka client links librdkafka's dependencies from Debian's -dev packages (see scripts/setup).
   CKJS_LINKING: process.env.CKJS_LINKING ?? 'dynamic',
+  // Without a TTY pnpm refuses to recreate node_modules when its layout must change (another store, a
+  // pnpm upgrade); these scripts are non-interactive by design.
+  npm_config_confirm_modules_purge: 'false',
   NX_DAEMON: 'false',
   NX_NO_CLOUD: 'true',
   NX_TUI: 'false',
@@ -168,7 +171,11 @@ switch (command) {
     const wanted = backendTypesOf(rest);
     const native = nativeAdapters();
     const skipped = [...native].filter(([type]) => !wanted.has(type)).map(([, name]) => `!${name}`);
-    if (skipped.length < native.size) run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
+    if (skipped.length < native.size) {
+      const names = [...native].filter(([type]) => wanted.has(type)).map(([, name]) => name);
+      console.log(`• ${names.join(', ')}: native code, built once (the Kafka client takes minutes)`);
+      run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]);
+    }
     ensureStartInstall(skipped);
     // esbuild bundles the proxy from the TypeScript sources in well under a second: no tsc build.
     run('node', ['apps/proxy/scripts/bundle.mjs', '--quiet', '--if-stale']);

@@ -113,11 +113,15 @@ async function main(): Promise<void> {
     if (proxy.adminUrl) console.log(`admin API (prism.admin.v1, prismctl) on ${proxy.adminUrl}`);
     if (proxy.adminUrl) console.log(`web console on ${proxy.adminUrl}/console/`);
     // Connect's JSON unary protocol over HTTP/1.1 needs nothing but curl (with TLS: --cacert CA.pem).
-    const set = '{"namespace":"default","key":"a","value":"aGVsbG8="}';
-    console.log(`try it:
-  curl -H 'content-type: application/json' -d '${set}' ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Set
-  curl -H 'content-type: application/json' -d '{"namespace":"default","key":"a"}' ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/Get
+    const kv = loaded.config.namespaces.find((ns) => ns.pattern === 'keyvalue')?.name;
+    if (kv) {
+      const call = (method: string, body: object) =>
+        `  curl -H 'content-type: application/json' -d '${JSON.stringify(body)}' ${proxy.url}/prism.keyvalue.v1.KeyValueBasicInterface/${method}`;
+      console.log(`try it:
+${call('Set', { namespace: kv, key: 'a', value: 'aGVsbG8=' })}
+${call('Get', { namespace: kv, key: 'a' })}
   (gRPC: npx buf curl --schema proto --protocol grpc --http2-prior-knowledge ..., from the repository root)`);
+    }
   }
   logger.info({ address: proxy.url, namespaces: proxy.table.names() }, 'serving');
 
