@@ -135,7 +135,7 @@ function ensureFullInstall() {
 }
 
 /**
- * Installs what `npm start` runs: the proxy's production dependencies, without adapters whose
+ * Installs what `npm start` runs: the production dependencies of the proxy and the web console, without adapters whose
  * dependencies build native code (the Kafka client builds librdkafka from C for minutes) unless the
  * config names their backend; no dev tools (Nx, Biome, buf, TypeScript are half the download). A checkout
  * that had a full install gets a full install again instead: `--prod` would remove its dev tools.
@@ -143,7 +143,7 @@ function ensureFullInstall() {
 function ensureStartInstall(skipped) {
   const lock = lockHash();
   const last = lastInstall();
-  const filters = ['@prism/proxy...', ...skipped].flatMap((f) => ['--filter', f]);
+  const filters = ['@prism/proxy...', '@prism/console...', ...skipped].flatMap((f) => ['--filter', f]);
   const key = filters.join(' ');
   if (last?.lock === lock && (last.kind === 'full' || last.filters === key)) return;
   if (last?.kind === 'full') return ensureFullInstall();

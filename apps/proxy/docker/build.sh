@@ -21,5 +21,5 @@ pnpm_version="$(node -p "require('./package.json').packageManager.replace(/^pnpm
 npm install --global --no-fund --no-audit --loglevel=error "pnpm@$pnpm_version"
 # As scripts/prism.mjs: the Kafka client links librdkafka's dependencies from Debian; node-gyp uses this Node's headers.
 export CI=true CKJS_LINKING=dynamic npm_config_nodedir="$(dirname "$(dirname "$(command -v node)")")"
-pnpm install --frozen-lockfile --filter '@prism/proxy...'
+pnpm install --frozen-lockfile --filter '@prism/proxy...' --filter '@prism/console...'
 node apps/proxy/scripts/docker-context.mjs --out "$dest"

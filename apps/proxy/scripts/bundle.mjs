@@ -7,12 +7,15 @@
 //   plugin-<type>.mjs    each shipped adapter's sidecar/remote plugin executable
 //   chunk-*.mjs          code split out by esbuild: each adapter is a chunk loaded only when a config uses it
 //   node_modules/        links to the native packages kept external (better-sqlite3, the Kafka client)
+//   console/             the web console (apps/console, when its packages are installed), served at /console
 // One file to parse instead of hundreds of modules to resolve is most of the proxy's cold start.
 // Usage: node scripts/bundle.mjs [--quiet] [--metafile] [--if-stale]
 //   --if-stale  do nothing when no input changed since the last bundle (what `npm start` passes)
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -107,7 +110,18 @@ const shippedAdaptersPlugin = {
 
 // What the last bundle was made from: its input files, and which adapters were installed.
 const stampFile = join(outdir, 'inputs.json');
-const signature = adapters.map((a) => `${a.type}:${a.missing ?? 'ok'}`).join(',');
+const consoleDir = join(root, 'apps/console');
+const withConsole = existsSync(join(consoleDir, 'node_modules/preact'));
+const signature = [...adapters.map((a) => `${a.type}:${a.missing ?? 'ok'}`), `console:${withConsole}`].join(
+  ',',
+);
+/** The console's own files (its dependencies are in the lockfile, which the stamp covers). */
+const consoleInputs = () =>
+  [
+    'index.html',
+    'scripts/build.mjs',
+    ...readdirSync(join(consoleDir, 'src'), { recursive: true }).map((f) => join('src', f)),
+  ].map((f) => relative(root, join(consoleDir, f)));
 if (process.argv.includes('--if-stale') && existsSync(stampFile)) {
   const stamp = readJson(stampFile);
   const built = statSync(stampFile).mtimeMs;
@@ -147,6 +161,18 @@ const result = await build({
   plugins: [shippedAdaptersPlugin],
 });
 
+// The web console, built by its own script (esbuild as well) into console/, where the proxy looks first.
+if (withConsole) {
+  const res = spawnSync(
+    process.execPath,
+    [join(consoleDir, 'scripts/build.mjs'), '--outdir', join(outdir, 'console')],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (res.status !== 0) process.exit(res.status ?? 1);
+}
+
 // Native packages resolve by name from the bundle: link each one found in an installed adapter.
 const modules = join(outdir, 'node_modules');
 for (const a of available)
@@ -174,7 +200,13 @@ writeFileSync(
   stampFile,
   JSON.stringify({
     signature,
-    inputs: [...Object.keys(result.metafile.inputs), 'apps/proxy/package.json', 'pnpm-workspace.yaml'],
+    inputs: [
+      ...Object.keys(result.metafile.inputs),
+      'apps/proxy/package.json',
+      'pnpm-workspace.yaml',
+      'pnpm-lock.yaml',
+      ...(withConsole ? consoleInputs() : []),
+    ],
   }),
 );
 if (process.argv.includes('--metafile'))

@@ -47,13 +47,17 @@ export interface ConsoleRouteOptions {
 }
 
 /**
- * The built console (`@prism/console`'s `dist/`): `PRISM_CONSOLE_DIR` when set (a deployment that copies
- * the files elsewhere), else the installed `@prism/console` package if this proxy can resolve it, else
- * `apps/console/dist` of the workspace this proxy runs from (found by walking up from this module, so it
- * holds for src/, dist/ and the bundle). The directory may not exist yet: it is checked per request.
+ * The built console (`@prism/console`'s `dist/`): `PRISM_CONSOLE_DIR` when set; else a `console/`
+ * directory next to this module with an index.html (a deployment that copies the built files next to
+ * the proxy's bundle, e.g. a container image); else the installed `@prism/console` package if this proxy
+ * can resolve it; else `apps/console/dist` of the workspace this proxy runs from (found by walking up from
+ * this module, so it holds for src/, dist/ and the bundle). The directory may not exist yet: it is
+ * checked per request.
  */
 export function findConsoleDist(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.PRISM_CONSOLE_DIR) return resolve(env.PRISM_CONSOLE_DIR);
+  const beside = join(dirname(fileURLToPath(import.meta.url)), 'console');
+  if (existsSync(join(beside, 'index.html'))) return beside;
   try {
     return join(dirname(createRequire(import.meta.url).resolve('@prism/console/package.json')), 'dist');
   } catch {
@@ -93,8 +97,9 @@ function notBuilt(res: Response, dir: string | undefined): void {
   res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(
     `The Prism console is not built${dir ? ` (no ${join(dir, 'index.html')})` : ''}.\n` +
-      'Build it from the repository root: pnpm --filter @prism/console build\n' +
-      '(or point PRISM_CONSOLE_DIR at a built console); no proxy restart is needed.\n',
+      'Build it from the repository root: pnpm install && pnpm --filter @prism/console build\n' +
+      '(npm test builds it too; npm start installs only the proxy), or point PRISM_CONSOLE_DIR at a built\n' +
+      'console. No proxy restart is needed.\n',
   );
 }
 
@@ -110,7 +115,10 @@ function serveStatic(req: Request, res: Response, dir: string | undefined): void
     res.writeHead(308, { location: `${CONSOLE_PATH}/${url.search}` }).end();
     return;
   }
-  if (!dir || !existsSync(join(dir, 'index.html'))) return notBuilt(res, dir);
+  if (!dir || !existsSync(join(dir, 'index.html'))) {
+    notBuilt(res, dir);
+    return;
+  }
   let rel: string;
   try {
     rel = decodeURIComponent(url.pathname.slice(CONSOLE_PATH.length + 1)) || 'index.html';
@@ -130,7 +138,7 @@ function serveStatic(req: Request, res: Response, dir: string | undefined): void
     ...SECURITY_HEADERS,
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': String(stat.size),
-    // Vite names assets by content hash; index.html must be re-read to pick up a new build.
+    // The build names assets by content hash; index.html must be re-read to pick up a new build.
     'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   if (req.method === 'HEAD') res.end();
