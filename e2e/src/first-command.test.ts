@@ -57,7 +57,8 @@ function npmStart(dir: string, env: NodeJS.ProcessEnv): Promise<Started> {
     );
     const collect = (c: Buffer) => {
       out += c.toString();
-      const m = /serving Connect, gRPC and gRPC-web on (http:\/\/\S+)/.exec(out);
+      // The console's line is the banner's last before "try it".
+      const m = /serving Connect, gRPC and gRPC-web on (http:\/\/\S+)[\s\S]*web console on/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, url: m[1]!, ms: performance.now() - t0, output: () => out });
@@ -92,6 +93,12 @@ async function firstCommand(name: string, path: string): Promise<void> {
       await kv.set({ namespace: 'default', key: 'k', value: new TextEncoder().encode(name) });
       expect(new TextDecoder().decode((await kv.get({ namespace: 'default', key: 'k' })).value)).toBe(name);
       if (i === 0) expect(started.output()).toMatch(/installing pnpm 10\.\d+\.\d+/);
+      // The web console comes with the first command (built into the proxy's bundle).
+      const consoleUrl = /web console on (http:\/\/\S+)/.exec(started.output())?.[1];
+      expect(consoleUrl).toBeDefined();
+      const page = await fetch(consoleUrl as string);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Prism console</title>');
     } finally {
       await stop(started);
     }
