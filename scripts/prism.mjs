@@ -146,7 +146,10 @@ function ensureStartInstall(skipped) {
   const filters = ['@prism/proxy...', '@prism/console...', ...skipped].flatMap((f) => ['--filter', f]);
   const key = filters.join(' ');
   if (last?.lock === lock && (last.kind === 'full' || last.filters === key)) return;
-  if (last?.kind === 'full') return ensureFullInstall();
+  if (last?.kind === 'full') {
+    run('bash', [join(root, 'scripts/setup/05-native-build-deps.sh')]); // a full install builds them all
+    return ensureFullInstall();
+  }
   // --loglevel=error: pnpm warns that it cannot link the adapters' sidecar bins, which only a tsc build
   // makes; the bundle carries its own.
   console.log(`• installing the proxy's packages (pnpm install --prod ${filters.join(' ')})`);
