@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtPackages } from './native-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [command = 'start', ...rest] = process.argv.slice(2);
@@ -75,17 +76,7 @@ function ensurePnpm() {
 
 /** Adapter packages whose dependencies build native addons (those listed in onlyBuiltDependencies). */
 function nativeAdapters() {
-  const built = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
-    .split('onlyBuiltDependencies:')[1]
-    .split(/\n(?=\S)/)[0]
-    .split('\n')
-    .map((l) =>
-      l
-        .replace(/^\s*-\s*/, '')
-        .replace(/["']/g, '')
-        .trim(),
-    )
-    .filter(Boolean);
+  const built = builtPackages(root);
   const dir = join(root, 'packages/adapters');
   const out = new Map(); // backend type → package name
   for (const type of readdirSync(dir)) {

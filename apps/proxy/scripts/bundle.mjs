@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtPackages } from '../../../scripts/native-packages.mjs';
 
 const proxyDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = join(proxyDir, '../..');
@@ -36,17 +37,7 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const proxyPkg = readJson(join(proxyDir, 'package.json'));
 
 /** Packages with install scripts that build native code: they stay outside the bundle. */
-const nativePackages = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
-  .split('onlyBuiltDependencies:')[1]
-  .split(/\n(?=\S)/)[0]
-  .split('\n')
-  .map((l) =>
-    l
-      .replace(/^\s*-\s*/, '')
-      .replace(/["']/g, '')
-      .trim(),
-  )
-  .filter(Boolean);
+const nativePackages = builtPackages(root);
 
 /**
  * Every shipped adapter: its type, package dir, sidecar entry, and whether its dependencies are installed
