@@ -282,6 +282,9 @@ describe('a page on another origin, with connect-web', () => {
       expect(result).toEqual({ code: Code.Unknown, message: '[unknown] Failed to fetch' });
       expect(await nodeGet(open, key)).toBeUndefined();
     }
+    // DevTools reports a failed load a moment after the page's fetch rejects: wait for both reports.
+    for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 20)))
+      if (refused.calls.length === 2 && refused.calls.every((c) => c.corsError)) break;
     // Each Set (Connect, then gRPC-web) was stopped at its preflight, which got no Access-Control-Allow-Origin.
     expect(
       refused.preflights.map((p) => [p.request.origin, p.response?.['access-control-allow-origin']]),

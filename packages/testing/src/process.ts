@@ -151,6 +151,10 @@ export async function stopServer(
 ): Promise<void> {
   const target = opts.signalPid ?? server.pid;
   if (server.exited() !== undefined && !isAlive(target)) return;
+  // The child is unref'd so that test runs never wait for it; waiting for its exit must keep the process
+  // alive, or a jest global teardown ends with an empty event loop before jest sets its exit code (a failed
+  // run then exited 0).
+  server.child.ref();
   const send = (pid: number, sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
