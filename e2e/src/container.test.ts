@@ -473,15 +473,17 @@ namespaces:
     let dir: string;
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'prism-e2e-container-backends-'));
+      // Namespace names of this file only: the servers are shared with the other e2e files (kv-backends
+      // counts the keys of its own namespaces).
       chmodSync(dir, 0o755);
       writeFileSync(
         join(dir, 'prism.yaml'),
         `namespaces:
-  - { name: kv-redis, pattern: keyvalue, backend: { type: redis, config: { url: "${servers.redis}" } } }
-  - { name: kv-postgres, pattern: keyvalue, backend: { type: postgres, config: { url: "${servers.postgres}" } } }
-  - { name: kv-sqlite, pattern: keyvalue, backend: { type: sqlite, config: { path: ./container-e2e.db } } }
-  - { name: audit, pattern: stream, backend: { type: kafka, config: { brokers: ["${servers.kafka}"] } } }
-  - { name: events, pattern: pubsub, backend: { type: nats, config: { servers: ["${servers.nats}"] } } }
+  - { name: container-redis, pattern: keyvalue, backend: { type: redis, config: { url: "${servers.redis}" } } }
+  - { name: container-postgres, pattern: keyvalue, backend: { type: postgres, config: { url: "${servers.postgres}" } } }
+  - { name: container-sqlite, pattern: keyvalue, backend: { type: sqlite, config: { path: ./container-e2e.db } } }
+  - { name: container-audit, pattern: stream, backend: { type: kafka, config: { brokers: ["${servers.kafka}"] } } }
+  - { name: container-events, pattern: pubsub, backend: { type: nats, config: { servers: ["${servers.nats}"] } } }
 `,
       );
       chmodSync(join(dir, 'prism.yaml'), 0o644);
@@ -502,19 +504,20 @@ namespaces:
     });
 
     it('serves Redis, PostgreSQL and SQLite namespaces', async () => {
-      for (const ns of ['kv-redis', 'kv-postgres', 'kv-sqlite']) await setGet('grpc', url, ns);
+      for (const ns of ['container-redis', 'container-postgres', 'container-sqlite'])
+        await setGet('grpc', url, ns);
     });
 
     it('appends to and reads a Kafka stream, and publishes on NATS', async () => {
       const streams = createClient(StreamBasicInterface, createGrpcTransport({ baseUrl: url }));
       const { offset } = await streams.append({
-        namespace: 'audit',
+        namespace: 'container-audit',
         stream: 's',
         payload: new Uint8Array([7]),
       });
       const got: number[] = [];
       for await (const rec of streams.read({
-        namespace: 'audit',
+        namespace: 'container-audit',
         stream: 's',
         fromOffset: offset,
         maxRecords: 1,
@@ -523,7 +526,8 @@ namespaces:
       expect(got).toEqual([7]);
       const pubsub = createClient(PubSubBasicInterface, createGrpcTransport({ baseUrl: url }));
       expect(
-        (await pubsub.publish({ namespace: 'events', topic: 't', payload: new Uint8Array([1]) })).messageId,
+        (await pubsub.publish({ namespace: 'container-events', topic: 't', payload: new Uint8Array([1]) }))
+          .messageId,
       ).not.toBe('');
       await docker(['stop', '--time', '30', names.backends]);
       expect(await docker(['inspect', '-f', '{{.State.ExitCode}}', names.backends])).toBe('0');
