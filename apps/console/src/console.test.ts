@@ -177,7 +177,11 @@ describe('the console on the admin listener', () => {
     const { page, context, problems } = await openConsole(browser, open, '#/keys/cache');
     const key = itemKey(42);
     await page.getByLabel('Open key by name').fill(key);
-    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    // The key form's own button: the namespace form (shown while namespaces load) has an "Open" too.
+    await page
+      .locator('form', { has: page.getByLabel('Open key by name') })
+      .getByRole('button', { name: 'Open', exact: true })
+      .click();
     await page.getByRole('heading', { level: 3, name: key }).waitFor();
     // JSON is chosen for a JSON value; text and hex on request.
     await expect(page.getByLabel('JSON', { exact: true }).isChecked()).resolves.toBe(true);
