@@ -19,7 +19,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +27,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PubSubBasicInterface } from '@prism/pubsub-basic';
 import { StreamBasicInterface } from '@prism/stream-basic';
+import { freePort } from '@prism/testing';
 import { ROOT } from './proxy-process.js';
 
 const exec = promisify(execFile);
@@ -54,14 +54,6 @@ const which = (cmd: string) => {
   return r.status === 0 ? r.stdout.trim() : undefined;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
 
 async function docker(args: string[], timeout = 120_000): Promise<string> {
   try {
