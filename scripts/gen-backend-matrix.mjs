@@ -63,11 +63,15 @@ async function loadAdapters() {
       throw new Error(
         `${pkg.name} must default-export a definePlugin({...}) result with name and interfaces`,
       );
+    for (const name of Object.keys(plugin.omitted ?? {}))
+      if (plugin.interfaces.some((i) => i.name === name))
+        throw new Error(`${pkg.name} both declares and omits ${name}`);
     adapters.push({
       type: plugin.name,
       pkg: pkg.name,
       version: plugin.version ?? pkg.version,
       description: plugin.description ?? pkg.description ?? '',
+      omitted: Object.entries(plugin.omitted ?? {}),
       interfaces: plugin.interfaces.map((i) => ({
         name: i.name,
         service: i.service.typeName,
@@ -112,6 +116,20 @@ function render(adapters) {
     const cells = adapters.map((a) => (a.interfaces.some((i) => i.name === row.name) ? '✓' : ''));
     lines.push(`| \`${row.name}\` | ${cells.join(' | ')} |`);
   }
+  const omitted = adapters.flatMap((a) => a.omitted.map(([name, why]) => ({ type: a.type, name, why })));
+  if (omitted.length)
+    lines.push(
+      '',
+      '## Left out, and why',
+      '',
+      'Flavours of a model a backend serves that its adapter deliberately does not implement (its `omitted`).',
+      '',
+      '| backend | interface | why |',
+      '| --- | --- | --- |',
+      ...omitted
+        .sort((x, y) => interfaceOrder(x, y) || rank(BACKEND_ORDER, x.type) - rank(BACKEND_ORDER, y.type))
+        .map((o) => `| \`${o.type}\` | \`${o.name}\` | ${o.why.replace(/\|/g, '\\|')} |`),
+    );
   lines.push(
     '',
     '## Backends',

@@ -5,17 +5,34 @@ import { KeyValueScan } from '@prism/keyvalue-scan';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
+import { ListBlocking } from '@prism/list-blocking';
+import { ListIndexing } from '@prism/list-indexing';
+import { ListRange } from '@prism/list-range';
 import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubFiltering } from '@prism/pubsub-filtering';
+import { PubSubOrdering } from '@prism/pubsub-ordering';
 import { PubSubPersistent } from '@prism/pubsub-persistent';
 import { PubSubWildcards } from '@prism/pubsub-wildcards';
 import { QueueBasic } from '@prism/queue-basic';
 import { QueueDeadLetter } from '@prism/queue-dead-letter';
 import { QueueDelayed } from '@prism/queue-delayed';
+import { QueuePriority } from '@prism/queue-priority';
 import { QueueVisibility } from '@prism/queue-visibility';
 import type { InterfaceDefinition } from '@prism/sdk';
+import { SetBasic } from '@prism/set-basic';
+import { SetCardinality } from '@prism/set-cardinality';
+import { SetOperations } from '@prism/set-operations';
+import { SetRandom } from '@prism/set-random';
+import { SortedSetBasic } from '@prism/sortedset-basic';
+import { SortedSetLex } from '@prism/sortedset-lex';
+import { SortedSetOperations } from '@prism/sortedset-operations';
+import { SortedSetRange } from '@prism/sortedset-range';
+import { SortedSetRank } from '@prism/sortedset-rank';
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
+import { StreamPartitioning } from '@prism/stream-partitioning';
 import { StreamReplay } from '@prism/stream-replay';
+import { StreamRetention } from '@prism/stream-retention';
 
 /**
  * Every interface flavour the proxy serves. Each is mounted once; a namespace whose backend lacks one
@@ -29,14 +46,31 @@ export const KNOWN_INTERFACES: readonly InterfaceDefinition[] = [
   KeyValueTransactional,
   KeyValueTTL,
   ListBasic,
+  ListBlocking,
+  ListIndexing,
+  ListRange,
+  SetBasic,
+  SetCardinality,
+  SetOperations,
+  SetRandom,
+  SortedSetBasic,
+  SortedSetLex,
+  SortedSetOperations,
+  SortedSetRange,
+  SortedSetRank,
   PubSubBasic,
+  PubSubFiltering,
+  PubSubOrdering,
   PubSubPersistent,
   PubSubWildcards,
   QueueBasic,
   QueueDeadLetter,
   QueueDelayed,
+  QueuePriority,
   QueueVisibility,
   StreamBasic,
   StreamConsumerGroups,
+  StreamPartitioning,
   StreamReplay,
+  StreamRetention,
 ];

@@ -4,6 +4,7 @@ export { type ParseOptions, parseConfig } from './parse.js';
 export {
   isModel,
   KNOWN_FLAVOURS,
+  knownFlavourNames,
   MODELS,
   type Model,
   PATTERN_ALIASES,

@@ -22,12 +22,12 @@ export type Model = (typeof MODELS)[number];
  */
 export const KNOWN_FLAVOURS: Readonly<Record<Model, readonly string[]>> = {
   keyvalue: ['basic', 'ttl', 'scan', 'batch', 'cas', 'transactional'],
-  list: ['basic'],
-  pubsub: ['basic', 'wildcards', 'persistent'],
-  stream: ['basic', 'consumer_groups', 'replay'],
-  queue: ['basic', 'visibility', 'dead_letter', 'delayed'],
-  set: ['basic'],
-  sortedset: ['basic'],
+  list: ['basic', 'indexing', 'range', 'blocking'],
+  pubsub: ['basic', 'wildcards', 'persistent', 'filtering', 'ordering'],
+  stream: ['basic', 'consumer_groups', 'replay', 'retention', 'partitioning'],
+  queue: ['basic', 'visibility', 'dead_letter', 'delayed', 'priority'],
+  set: ['basic', 'operations', 'cardinality', 'random'],
+  sortedset: ['basic', 'range', 'rank', 'operations', 'lex'],
   timeseries: ['basic'],
   graph: ['basic'],
   document: ['basic'],

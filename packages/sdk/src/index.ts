@@ -4,6 +4,7 @@ export * from './call.js';
 export * from './client.js';
 export * from './credentials.js';
 export * from './errors.js';
+export * from './filter.js';
 export * from './health.js';
 export * from './interface.js';
 export * from './limits.js';

@@ -76,6 +76,12 @@ export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
   readonly description?: string;
   /** Every interface flavour this plugin implements; each must be bound by `create`. */
   readonly interfaces: readonly InterfaceDefinition<DescService>[];
+  /**
+   * Interfaces of this backend's models that the plugin deliberately leaves out, each with why (e.g.
+   * `{ stream_retention: 'Kafka cannot bound a topic by record count' }`). Documentation only:
+   * docs/backends.md lists them beside the matrix.
+   */
+  readonly omitted?: Readonly<Record<string, string>>;
   /** Validates `backend.config`; its defaults apply. */
   readonly configSchema: Schema;
   /** Creates an instance for one namespace. */

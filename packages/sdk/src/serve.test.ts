@@ -8,7 +8,6 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface, SetRequestSchema } from '@prism/proto/prism/keyvalue/v1/keyvalue_basic_pb';
 import { HealthStatus } from '@prism/proto/prism/plugin/v1/lifecycle_pb';
-import { makeTestCerts, type TestCerts } from '@prism/testing';
 import { z } from 'zod';
 import { connectPlugin, createPluginTransport, lifecycleClient } from './client.js';
 import { defineInterface, implement } from './interface.js';
@@ -72,15 +71,6 @@ const codeOf = async (fn: () => Promise<unknown>): Promise<string> => {
     return Code[ConnectError.from(err).code] as string;
   }
   return 'OK';
-};
-/** The message a call fails with (TLS failures surface as connection errors, not answers). */
-const failure = async (fn: () => Promise<unknown>): Promise<string> => {
-  try {
-    await fn();
-  } catch (err) {
-    return ConnectError.from(err).message;
-  }
-  return 'call succeeded';
 };
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -324,49 +314,5 @@ describe("the plugin host enforces the caller's limits", () => {
   it('reports its metrics through the lifecycle Metrics call', async () => {
     const res = await lifecycleClient(createPluginTransport({ socket: server.socket as string })).metrics({});
     expect(Array.isArray(JSON.parse(res.metricsJson))).toBe(true);
-  });
-});
-
-describe('servePlugin over TCP with mutual TLS', () => {
-  let certs: TestCerts;
-  let server: PluginServer;
-
-  beforeAll(async () => {
-    certs = makeTestCerts();
-    server = await servePlugin(mapPlugin, {
-      port: 0,
-      tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requireClientCert: true },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    certs.remove();
-  });
-
-  it('serves clients with a certificate signed by the CA', async () => {
-    const transport = createPluginTransport({
-      url: server.url,
-      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
-    });
-    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    expect((await lifecycleClient(transport).describe({})).name).toBe('maptest');
-  });
-
-  it('verifies the server name given instead of the URL host', async () => {
-    const transport = createPluginTransport({
-      url: server.url,
-      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, serverName: 'plugin.test' },
-    });
-    expect((await lifecycleClient(transport).describe({})).name).toBe('maptest');
-    const wrong = createPluginTransport({
-      url: server.url,
-      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, serverName: 'evil.test' },
-    });
-    expect(await failure(() => lifecycleClient(wrong).describe({}))).toMatch(/evil\.test/);
-  });
-
-  it('refuses clients without a certificate', async () => {
-    const transport = createPluginTransport({ url: server.url, tls: { ca: certs.ca } });
-    expect(await failure(() => lifecycleClient(transport).describe({}))).toMatch(/certificate/);
   });
 });

@@ -459,3 +459,23 @@ export async function kafkaTopicPartitionCount(
   const match = /PartitionCount:\s*(\d+)/.exec(out);
   return match?.[1] ? Number(match[1]) : undefined;
 }
+
+/** The end offset (records written, for a topic nothing deleted from) of each partition of `topic`. */
+export async function kafkaPartitionEndOffsets(
+  bootstrap: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  const out = await runKafkaTool('org.apache.kafka.tools.GetOffsetShell', [
+    '--bootstrap-server',
+    bootstrap,
+    '--topic',
+    topic,
+  ]);
+  const offsets = new Map<number, number>();
+  // One line per partition: `<topic>:<partition>:<offset>`.
+  for (const line of out.split('\n')) {
+    const m = /:(\d+):(\d+)$/.exec(line.trim());
+    if (m) offsets.set(Number(m[1]), Number(m[2]));
+  }
+  return offsets;
+}

@@ -3,6 +3,8 @@ export interface BackendUrls {
   readonly redis?: string;
   readonly postgres?: string;
   readonly nats?: string;
+  /** Kafka bootstrap (`host:port`): only the Kafka row's own proxy gets it (the broker starts for that row). */
+  readonly kafka?: string;
 }
 
 /** Options of the generated proxy config. */
@@ -40,7 +42,11 @@ export function proxyYaml(urls: BackendUrls, opts: ProxyYamlOptions = {}): strin
   lines.push('    per_worker: true'); // the workers row runs it on 2 processes, each with its own map
   if (opts.sidecar) ns('bench-sidecar', 'keyvalue', '{ type: memstore, plugin: { mode: sidecar } }');
   if (opts.memstoreOnly) return `${lines.join('\n')}\n`;
-  if (urls.redis) ns('bench-redis', 'keyvalue', `{ type: redis, config: { url: "${urls.redis}" } }`);
+  if (urls.redis) {
+    ns('bench-redis', 'keyvalue', `{ type: redis, config: { url: "${urls.redis}" } }`);
+    ns('bench-zset', 'sortedset', `{ type: redis, config: { url: "${urls.redis}" } }`);
+  }
+  if (urls.kafka) ns('bench-kafka', 'stream', `{ type: kafka, config: { brokers: ["${urls.kafka}"] } }`);
   if (urls.postgres) ns('bench-pg', 'keyvalue', `{ type: postgres, config: { url: "${urls.postgres}" } }`);
   if (urls.nats) {
     ns('bench-nats', 'pubsub', `{ type: nats, config: { servers: ["${urls.nats}"] } }`);

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import {
   freePort,
   startIdentityProvider,
+  startKafka,
   startNats,
   startPostgres,
   startRedis,
@@ -30,6 +31,7 @@ import {
   type ThroughputRow,
 } from './results.js';
 import * as s from './scenarios.js';
+import { kafkaKeyed, sortedSetRedis } from './structures.js';
 import { targets } from './targets.js';
 import {
   h2loadGetSide,
@@ -251,6 +253,24 @@ try {
       await s.redisAdapter(bench, urls.redis, 1000),
       await s.redisGet(bench, proxy, urls.redis, undefined, 64),
     ];
+  });
+  await run('zset', 'SortedSet Add and RangeByScore on Redis', '', async () => {
+    if (!urls.redis) throw new Error(notStarted('redis-server'));
+    return sortedSetRedis(bench, proxy, urls.redis);
+  });
+  await run('kafka', 'Kafka keyed append across 8 partitions', '', async () => {
+    // Its own broker and proxy, stopped after the row: a JVM idling beside the other rows would skew them.
+    const kafka = await startKafka();
+    try {
+      const p = await proxyWith('kafka', proxyYaml({ kafka: kafka.bootstrap }));
+      try {
+        return await kafkaKeyed(bench, p, kafka.bootstrap);
+      } finally {
+        await p.stop();
+      }
+    } finally {
+      await kafka.dispose();
+    }
   });
   await run('postgres', 'PostgreSQL Get', '', async () => {
     if (!urls.postgres) throw new Error(notStarted('PostgreSQL'));

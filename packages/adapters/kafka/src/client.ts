@@ -334,13 +334,23 @@ export class KafkaBackend {
     value: Uint8Array,
     metadata: Readonly<Record<string, string>>,
     ctx?: Pick<CallContext, 'deadline'>,
+    /** Record key (stream_partitioning, pubsub_ordering); the partition is always chosen by the caller. */
+    key?: Uint8Array,
   ) {
     const headers: MessageHeader[] = Object.entries(metadata).map(([k, v]) => ({
       [k]: Buffer.from(v, 'utf8'),
     }));
     const delivered = new Promise<Delivered>((resolve, reject) => {
       try {
-        this.producer.produce(topic, partition, Buffer.from(value), null, null, { resolve, reject }, headers);
+        this.producer.produce(
+          topic,
+          partition,
+          Buffer.from(value),
+          key === undefined ? null : Buffer.from(key),
+          null,
+          { resolve, reject },
+          headers,
+        );
       } catch (err) {
         reject(mapKafkaError(err, 'produce'));
       }
@@ -353,20 +363,35 @@ export class KafkaBackend {
     return this.#bounds.run(work, ctx);
   }
 
+  /** Topic configs of every topic the adapter creates. */
+  #topicConfig(): Record<string, string> {
+    const c = this.#config;
+    return {
+      'message.timestamp.type': 'LogAppendTime',
+      ...(c.retention_ms === undefined ? {} : { 'retention.ms': String(c.retention_ms) }),
+      ...(c.retention_bytes === undefined ? {} : { 'retention.bytes': String(c.retention_bytes) }),
+    };
+  }
+
   /**
    * Creates `topic` unless it exists (once per instance), with log-append timestamps so record times are
    * the broker's and never decrease along the log (replay by time relies on it).
    */
-  ensureTopic(topic: string): Promise<void> {
+  ensureTopic(
+    topic: string,
+    partitions = this.#config.partitions,
+    /** Topic configs overriding the adapter's (e.g. a short retention for an internal topic). */
+    overrides: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     let pending = this.#topics.get(topic);
     if (!pending) {
       pending = call<void>('create topic', (cb) =>
         this.admin.createTopic(
           {
             topic,
-            num_partitions: this.#config.partitions,
+            num_partitions: partitions,
             replication_factor: this.#config.replication_factor,
-            config: { 'message.timestamp.type': 'LogAppendTime' } as never,
+            config: { ...this.#topicConfig(), ...overrides } as never,
           },
           this.#config.request_timeout_ms,
           (err) => cb(kafkaCode(err) === E.ERR_TOPIC_ALREADY_EXISTS ? null : err, undefined),
@@ -376,6 +401,22 @@ export class KafkaBackend {
       pending.catch(() => this.#topics.delete(topic));
     }
     return pending;
+  }
+
+  /** Creates `topic` with `partitions` partitions; resolves false when it exists already. */
+  createTopic(topic: string, partitions: number): Promise<boolean> {
+    return call<boolean>('create topic', (cb) =>
+      this.admin.createTopic(
+        {
+          topic,
+          num_partitions: partitions,
+          replication_factor: this.#config.replication_factor,
+          config: this.#topicConfig() as never,
+        },
+        this.#config.request_timeout_ms,
+        (err) => (kafkaCode(err) === E.ERR_TOPIC_ALREADY_EXISTS ? cb(null, false) : cb(err, !err)),
+      ),
+    );
   }
 
   /** Partition numbers of `topic`, or undefined when it does not exist. */

@@ -43,8 +43,28 @@ export const KafkaConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (max 32)')
       .default('prism'),
-    /** Partitions of topics the adapter creates (the adapter itself writes partition 0, see README). */
+    /**
+     * Partitions of topics the adapter creates. stream_basic, stream_replay and pub/sub use partition 0 (one
+     * ordered log); keyed appends of stream_partitioning spread over all partitions (murmur2, see README).
+     */
     partitions: z.number().int().min(1).max(10_000).default(1),
+    /**
+     * Partitions of pubsub_ordering topics the adapter creates: ordering keys are spread over them (murmur2,
+     * as keyed stream appends), one key always on one partition. An existing topic keeps its count.
+     */
+    ordering_partitions: z.number().int().min(1).max(10_000).default(8),
+    /**
+     * `retention.ms` of every topic the adapter creates: records older than this are deleted by the broker
+     * (-1 = kept forever). Unset = the broker's `log.retention.ms` (7 days by default). Applied at creation
+     * only: topics that already exist keep their config.
+     */
+    retention_ms: z.number().int().min(-1).optional(),
+    /**
+     * `retention.bytes` of every topic the adapter creates: per partition, the oldest segments are deleted
+     * beyond this size (-1 = no size bound). Unset = the broker's `log.retention.bytes`. Applied at creation
+     * only, like `retention_ms`.
+     */
+    retention_bytes: z.number().int().min(-1).optional(),
     /** Replication factor of created topics; -1 = the broker's default.replication.factor. */
     replication_factor: z.number().int().min(-1).max(32).default(-1),
     /** Deadline of one produce (delivery report) and of admin/metadata requests; then UNAVAILABLE. */

@@ -3,9 +3,13 @@
 // member (one librdkafka consumer). Acks commit, per partition, the offset below which every delivered
 // record is acked; a member that leaves or dies gives its partitions (from the committed offset, i.e. with
 // its unacked records) to another member. The instance remembers acked offsets and delivery counts per
-// group so a redelivery skips what was acked out of order and carries delivery_count >= 2.
+// group so a redelivery skips what was acked out of order and carries delivery_count >= 2. An ack for a
+// partition no local member owns is relayed through the namespace's internal topic `<prefix>.<ns>..acks`
+// (see AckRelay), so the instance holding the member commits it and frees its in-flight slots.
+import { randomUUID } from 'node:crypto';
 import type {
   KafkaConsumer,
+  Message as KafkaMessage,
   LibrdKafkaError,
   TopicPartition,
   TopicPartitionOffset,
@@ -13,8 +17,9 @@ import type {
 import rdkafka from '@confluentinc/kafka-javascript';
 import { MESSAGING_DEFAULTS, orDefault } from '@prism/pubsub-basic';
 import type { PubSubPersistentImpl } from '@prism/pubsub-persistent';
-import { failedPrecondition, type Logger, PullBuffer } from '@prism/sdk';
+import { type CallContext, failedPrecondition, type Logger, PullBuffer } from '@prism/sdk';
 import { GroupStart, type StreamConsumerGroupsImpl } from '@prism/stream-consumer-groups';
+import type { StreamPartitioningImpl } from '@prism/stream-partitioning';
 import { consume, type KafkaBackend, kafkaCode, mapKafkaError, recordId, toMessage } from './client.js';
 
 const E = rdkafka.CODES.ERRORS;
@@ -32,6 +37,9 @@ type Delivery = {
   ackId: string;
   deliveryCount: number;
 };
+
+/** A change of a member's partition set (stream_partitioning's assignment events). */
+type Assigned = { assignment: number[] };
 
 /** `<partition>:<offset>`: an ack id is valid on any replica (it names the record, not the member). */
 const ackIdOf = (partition: number, offset: number) => `${partition}:${offset}`;
@@ -64,13 +72,97 @@ class GroupState {
   }
 }
 
+/** Header naming the instance that relayed an ack (it skips its own records). */
+const RELAY_FROM = 'prism-from';
+
+/**
+ * Relays acks between instances (proxy replicas) of one namespace: an ack for a partition that no member of
+ * this instance owns is produced to the internal topic `<prefix>.<ns>..acks` (one partition, record key =
+ * group id, value = the ack ids, deleted after an hour); every instance with group members follows that
+ * topic from the moment its first member starts, and applies the acks of its groups as if they had arrived
+ * locally. No state is shared outside Kafka.
+ */
+class AckRelay {
+  readonly #instance = randomUUID();
+  readonly #topic: string;
+  #created: Promise<void> | undefined;
+  #tail: Promise<void> | undefined;
+
+  constructor(
+    private readonly backend: KafkaBackend,
+    private readonly logger: Logger,
+    private readonly apply: (groupId: string, ids: readonly string[]) => Promise<unknown>,
+  ) {
+    // Topics never start with a dot, so `<prefix>.<ns>..acks` cannot be a user topic or stream.
+    this.#topic = backend.topic('.acks');
+  }
+
+  #ensure(): Promise<void> {
+    this.#created ??= this.backend
+      .ensureTopic(this.#topic, 1, { 'retention.ms': '3600000', 'cleanup.policy': 'delete' })
+      .catch((err: unknown) => {
+        this.#created = undefined;
+        throw err;
+      });
+    return this.#created;
+  }
+
+  /** Follows the relay topic from its current end (once per instance; the consumer closes with the backend). */
+  follow(): Promise<void> {
+    this.#tail ??= (async () => {
+      await this.#ensure();
+      const { highOffset } = await this.backend.watermarks(this.#topic, 0);
+      const consumer = await this.backend.consumer({
+        // Never joins the group (manual assignment); librdkafka just requires an id.
+        'group.id': `prism-acks-${this.#instance}`,
+        'auto.offset.reset': 'latest',
+        'fetch.wait.max.ms': 50,
+      });
+      consumer.assign([{ topic: this.#topic, partition: 0, offset: highOffset }]);
+      consumer.consume((err, m) => {
+        // In flowing mode the callback gets one record at a time (the typings describe batch mode).
+        if (!err && m) this.#receive(m as unknown as KafkaMessage);
+      });
+    })().catch((err: unknown) => {
+      this.#tail = undefined;
+      throw err;
+    });
+    return this.#tail;
+  }
+
+  #receive(m: KafkaMessage): void {
+    const from = m.headers?.find((h) => RELAY_FROM in h)?.[RELAY_FROM];
+    if (from !== undefined && String(from) === this.#instance) return;
+    if (!m.key || !m.value) return;
+    const ids = m.value.toString('utf8').split(',');
+    this.apply(String(m.key), ids).catch((err: unknown) =>
+      this.logger.debug({ err: (err as Error).message }, 'kafka relayed ack failed'),
+    );
+  }
+
+  /** Produces the ack ids of `groupId` for the instance holding the member (resolves when the broker has them). */
+  async publish(groupId: string, ids: readonly string[], ctx?: Pick<CallContext, 'deadline'>): Promise<void> {
+    await this.backend.bounded(this.#ensure(), ctx);
+    await this.backend.produce(
+      this.#topic,
+      0,
+      Buffer.from(ids.join(','), 'utf8'),
+      { [RELAY_FROM]: this.#instance },
+      ctx,
+      Buffer.from(groupId, 'utf8'),
+    );
+  }
+}
+
 /** One ReadGroup stream: a consumer in the Kafka group plus its per-partition commit bookkeeping. */
 class Member {
   /** Per owned partition: offsets consumed (ascending) that the committed offset has not passed yet. */
   readonly pending = new Map<number, number[]>();
   /** Ack ids handed to the client and not yet acked (they occupy the in-flight window) → when handed. */
   readonly #handed = new Map<string, number>();
-  buffer: PullBuffer<Delivery> | undefined;
+  buffer: PullBuffer<Delivery | Assigned> | undefined;
+  /** Bumped whenever the owned partitions change. */
+  version = 0;
 
   constructor(
     readonly consumer: GroupConsumer,
@@ -88,6 +180,12 @@ class Member {
 
   assigned(parts: readonly TopicPartition[]): void {
     for (const p of parts) if (!this.pending.has(p.partition)) this.pending.set(p.partition, []);
+    if (parts.length > 0) this.version++;
+  }
+
+  /** Owned partitions, ascending. */
+  get partitions(): number[] {
+    return [...this.pending.keys()].sort((a, b) => a - b);
   }
 
   /** Partitions taken away: commit what is acked (synchronously, before unassigning), free their slots. */
@@ -108,6 +206,7 @@ class Member {
         if (this.#handed.delete(ackIdOf(partition, o))) freed++;
       this.pending.delete(partition);
     }
+    if (partitions.length > 0) this.version++;
     if (freed) this.buffer?.settle(freed);
   }
 
@@ -206,6 +305,8 @@ interface MemberSpec {
   readonly sessionMs: number;
   readonly maxInFlight: number;
   readonly ackWaitMs?: number;
+  /** Emit an {@link Assigned} event first and on every change of the member's partitions. */
+  readonly assignments?: boolean;
 }
 
 /**
@@ -214,11 +315,14 @@ interface MemberSpec {
  */
 export class KafkaGroups {
   readonly #groups = new Map<string, GroupState>();
+  readonly #relay: AckRelay;
 
   constructor(
     private readonly backend: KafkaBackend,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#relay = new AckRelay(backend, logger, (groupId, ids) => this.#applyAcks(groupId, ids));
+  }
 
   #state(groupId: string): GroupState {
     const s = this.#groups.get(groupId) ?? new GroupState();
@@ -245,8 +349,8 @@ export class KafkaGroups {
           `read group "${req.group}" of stream "${req.stream}"`,
         );
       },
-      ack: async (req) => {
-        await this.#ack(this.backend.groupId(req.stream, req.group), req.ackIds);
+      ack: async (req, ctx) => {
+        await this.#ack(this.backend.groupId(req.stream, req.group), req.ackIds, ctx);
         return {};
       },
       deleteGroup: async (req) => ({
@@ -271,8 +375,8 @@ export class KafkaGroups {
         }
       },
       subscribeDurable: (req, call) => this.#subscribeDurable(req, call.signal),
-      ack: async (req) => {
-        await this.#ack(this.backend.subscriptionId(req.topic, req.subscription), req.ackIds);
+      ack: async (req, ctx) => {
+        await this.#ack(this.backend.subscriptionId(req.topic, req.subscription), req.ackIds, ctx);
         return {};
       },
       deleteSubscription: async (req) => ({
@@ -346,22 +450,44 @@ export class KafkaGroups {
     }
   }
 
-  async #ack(groupId: string, ackIds: readonly string[]): Promise<void> {
+  /**
+   * Applies acks locally; the ids of partitions no local member owns are relayed to the instance that holds
+   * the owning member (see {@link AckRelay}). Unknown ids are ignored, as the contracts say.
+   */
+  async #ack(groupId: string, ackIds: readonly string[], ctx?: Pick<CallContext, 'deadline'>): Promise<void> {
+    const ids = ackIds.filter((id) => parseAckId(id) !== undefined);
+    if (ids.length === 0) return;
+    const owned = await this.#applyAcks(groupId, ids);
+    const foreign = ids.filter((id) => !owned.has(parseAckId(id)!.partition));
+    if (foreign.length === 0) return;
+    try {
+      await this.#relay.publish(groupId, foreign, ctx);
+    } catch (err) {
+      throw mapKafkaError(err, 'relay ack');
+    }
+  }
+
+  /**
+   * Records acks in this instance's group state (so a redelivery here skips them) and lets the local members
+   * owning their partitions commit; resolves with the partitions a local member owns.
+   */
+  async #applyAcks(groupId: string, ids: readonly string[]): Promise<Set<number>> {
+    const owned = new Set<number>();
     const state = this.#groups.get(groupId);
-    if (!state) return;
+    if (!state) return owned;
     const touched = new Set<number>();
-    for (const id of ackIds) {
+    for (const id of ids) {
       const parsed = parseAckId(id);
-      if (!parsed) continue; // unknown ids are ignored, as the contracts say
+      if (!parsed) continue;
       state.ackedSet(parsed.partition).add(parsed.offset);
       touched.add(parsed.partition);
     }
-    // The local member owning a partition commits for it; without one the ack stays local and the record
-    // may be redelivered elsewhere (at-least-once).
     for (const member of state.members) {
       const mine = [...touched].filter((p) => member.owns(p));
+      for (const p of mine) owned.add(p);
       if (mine.length > 0) await member.commitAcked(mine);
     }
+    return owned;
   }
 
   async #delete(groupId: string, what: string): Promise<boolean> {
@@ -376,13 +502,68 @@ export class KafkaGroups {
     }
   }
 
+  /**
+   * stream_partitioning's group reading and acking: the same Kafka groups as stream_consumer_groups (group id
+   * `<prefix>.<ns>.<stream>.<group>`), with the member's partition set sent as an event on every change.
+   */
+  partitioned(): Pick<StreamPartitioningImpl, 'readPartitionedGroup' | 'ackPartitioned'> {
+    const groups = this;
+    return {
+      readPartitionedGroup: async function* (req, call) {
+        const claimMs = orDefault(req.claimTimeoutMs, MESSAGING_DEFAULTS.claimTimeoutMs);
+        const topic = groups.backend.topic(req.stream);
+        const events = groups.#run(
+          {
+            topic,
+            name: req.stream,
+            groupId: groups.backend.groupId(req.stream, req.group),
+            tag: req.consumer,
+            reset: req.start === GroupStart.EARLIEST ? 'earliest' : 'latest',
+            sessionMs: claimMs,
+            maxInFlight: orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight),
+            assignments: true,
+          },
+          call.signal,
+          `read group "${req.group}" of stream "${req.stream}"`,
+        );
+        for await (const e of events) {
+          if ('assignment' in e) {
+            const count = (await groups.backend.partitions(topic).catch(() => undefined))?.length ?? 0;
+            yield {
+              event: {
+                case: 'assignment' as const,
+                value: { partitions: e.assignment, partitionCount: count },
+              },
+            };
+          } else
+            yield {
+              event: {
+                case: 'record' as const,
+                value: { ...e, partition: parseAckId(e.ackId)?.partition ?? 0 },
+              },
+            };
+        }
+      },
+      ackPartitioned: async (req, ctx) => {
+        await groups.#ack(groups.backend.groupId(req.stream, req.group), req.ackIds, ctx);
+        return {};
+      },
+    };
+  }
+
   async *#member(spec: MemberSpec, signal: AbortSignal, what: string): AsyncGenerator<Delivery> {
+    for await (const e of this.#run(spec, signal, what)) if (!('assignment' in e)) yield e;
+  }
+
+  async *#run(spec: MemberSpec, signal: AbortSignal, what: string): AsyncGenerator<Delivery | Assigned> {
     const cfg = this.backend.config;
     const session = Math.min(Math.max(spec.sessionMs, cfg.min_session_timeout_ms), 1_800_000);
     const state = this.#state(spec.groupId);
     let member: Member | undefined;
     try {
       await this.backend.ensureTopic(spec.topic);
+      // Acks for this member that reach other instances arrive through the relay from now on.
+      await this.#relay.follow();
       const consumer = await this.backend.consumer({
         'group.id': spec.groupId,
         'client.id': `${cfg.client_id}-${spec.tag}`,
@@ -407,14 +588,25 @@ export class KafkaGroups {
       state.members.add(member);
       consumer.subscribe([spec.topic]);
       const m = member;
-      const buffer = new PullBuffer<Delivery>({
-        fetch: (max) => m.fetch(max),
+      let sent = -1;
+      const buffer = new PullBuffer<Delivery | Assigned>({
+        fetch: async (max) => {
+          if (spec.assignments && m.version !== sent) {
+            sent = m.version;
+            return [{ assignment: m.partitions }];
+          }
+          return m.fetch(max);
+        },
         batchSize: Math.min(64, spec.maxInFlight),
         maxInFlight: spec.maxInFlight,
         signal,
       });
       member.buffer = buffer;
-      yield* buffer;
+      for await (const e of buffer) {
+        // Assignment events do not occupy the in-flight window.
+        if ('assignment' in e) buffer.settle(1);
+        yield e;
+      }
     } catch (err) {
       throw mapKafkaError(err, what);
     } finally {

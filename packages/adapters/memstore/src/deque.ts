@@ -45,6 +45,19 @@ export class Deque<T> {
     return value;
   }
 
+  /** The value at position i (0 = front), or undefined outside [0, length). */
+  at(i: number): T | undefined {
+    if (i < 0 || i >= this.len) return undefined;
+    return this.buf[(this.head + i) & (this.buf.length - 1)];
+  }
+
+  /** Replaces the value at position i (0 = front); false outside [0, length). */
+  setAt(i: number, value: T): boolean {
+    if (i < 0 || i >= this.len) return false;
+    this.buf[(this.head + i) & (this.buf.length - 1)] = value;
+    return true;
+  }
+
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = 0; i < this.len; i++) yield this.buf[(this.head + i) & (this.buf.length - 1)] as T;
   }

@@ -5,11 +5,33 @@ import { KeyValueScan } from '@prism/keyvalue-scan';
 import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { ListBasic } from '@prism/list-basic';
+import { ListBlocking } from '@prism/list-blocking';
+import { ListIndexing } from '@prism/list-indexing';
+import { ListRange } from '@prism/list-range';
 import { definePlugin, degraded, healthy, implement, z } from '@prism/sdk';
+import { SetBasic } from '@prism/set-basic';
+import { SetCardinality } from '@prism/set-cardinality';
+import { SetOperations } from '@prism/set-operations';
+import { SetRandom } from '@prism/set-random';
+import { SortedSetBasic } from '@prism/sortedset-basic';
+import { SortedSetLex } from '@prism/sortedset-lex';
+import { SortedSetOperations } from '@prism/sortedset-operations';
+import { SortedSetRange } from '@prism/sortedset-range';
+import { SortedSetRank } from '@prism/sortedset-rank';
 import { memBatch } from './batch.js';
 import { memCAS } from './cas.js';
 import { memBasic, memList, memScan, memTTL } from './impl.js';
+import { MemListBlocking, memListIndexing, memListRange } from './list.js';
 import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
+import { memSetBasic, memSetCardinality, memSetOperations, memSetRandom, SetStore } from './set.js';
+import {
+  memSortedSetBasic,
+  memSortedSetLex,
+  memSortedSetOperations,
+  memSortedSetRange,
+  memSortedSetRank,
+  SortedSetStore,
+} from './sortedset.js';
 import { MemStore } from './store.js';
 import { memTransactional } from './transact.js';
 
@@ -32,7 +54,7 @@ export default definePlugin({
   version: '0.1.0',
   dataInProcess: true,
   description:
-    'In-memory key/value and list store (per process, not persistent): TTL, scan, batch, CAS, transactions and capacity limits; in-memory pub/sub, streams and queues',
+    'In-memory store (per process, not persistent): key/value with TTL, scan, batch, CAS, transactions and capacity limits; lists, sets and sorted sets; pub/sub, streams and queues with every messaging flavour',
   interfaces: [
     KeyValueBasic,
     KeyValueTTL,
@@ -41,6 +63,18 @@ export default definePlugin({
     KeyValueCAS,
     KeyValueTransactional,
     ListBasic,
+    ListIndexing,
+    ListRange,
+    ListBlocking,
+    SetBasic,
+    SetOperations,
+    SetCardinality,
+    SetRandom,
+    SortedSetBasic,
+    SortedSetRange,
+    SortedSetRank,
+    SortedSetOperations,
+    SortedSetLex,
     ...MESSAGING_INTERFACES,
   ],
   configSchema: MemStoreConfig,
@@ -51,6 +85,9 @@ export default definePlugin({
       sweepIntervalMs: config.sweep_interval_ms,
     });
     const messaging = createMessaging(ctx);
+    const sets = new SetStore(ctx.namespace);
+    const sortedSets = new SortedSetStore(ctx.namespace);
+    const listBlocking = new MemListBlocking(store);
     return {
       bindings: [
         implement(KeyValueBasic, memBasic(store)),
@@ -60,6 +97,18 @@ export default definePlugin({
         implement(KeyValueCAS, memCAS(store)),
         implement(KeyValueTransactional, memTransactional(store)),
         implement(ListBasic, memList(store)),
+        implement(ListIndexing, memListIndexing(store)),
+        implement(ListRange, memListRange(store)),
+        implement(ListBlocking, listBlocking.impl()),
+        implement(SetBasic, memSetBasic(sets)),
+        implement(SetOperations, memSetOperations(sets)),
+        implement(SetCardinality, memSetCardinality(sets)),
+        implement(SetRandom, memSetRandom(sets)),
+        implement(SortedSetBasic, memSortedSetBasic(sortedSets)),
+        implement(SortedSetRange, memSortedSetRange(sortedSets)),
+        implement(SortedSetRank, memSortedSetRank(sortedSets)),
+        implement(SortedSetOperations, memSortedSetOperations(sortedSets)),
+        implement(SortedSetLex, memSortedSetLex(sortedSets)),
         ...messaging.bindings,
       ],
       health: () => {
@@ -73,6 +122,9 @@ export default definePlugin({
       },
       close: async () => {
         messaging.close();
+        sets.close();
+        sortedSets.close();
+        listBlocking.close();
         store.close();
       },
     };

@@ -150,12 +150,26 @@ export class Group {
   }
 }
 
+/** A retention policy of one log (stream_retention); 0 = unlimited. */
+export interface LogRetention {
+  readonly maxAgeMs: number;
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+}
+
+/** No retention limits. */
+export const NO_RETENTION: LogRetention = Object.freeze({ maxAgeMs: 0, maxRecords: 0, maxBytes: 0 });
+
 /** One log: records plus its groups. */
 export class MemLog {
   readonly #records: LogRecord[] = [];
   readonly groups = new Map<string, Group>();
   #next = 1n;
   #lastTimestamp = 0;
+  /** Payload bytes held. */
+  #bytes = 0;
+  /** Applied on every append (and by {@link enforce}). */
+  retention: LogRetention = NO_RETENTION;
 
   constructor(readonly notifier: Notifier) {}
 
@@ -184,8 +198,32 @@ export class MemLog {
       },
     };
     this.#records.push(record);
+    this.#bytes += record.message.payload.byteLength;
+    this.enforce();
     this.notifier.notify();
     return record;
+  }
+
+  /** Records held. */
+  get length(): number {
+    return this.#records.length;
+  }
+
+  /** Applies the retention policy now (oldest records first); returns how many records it removed. */
+  enforce(now = Date.now()): number {
+    const { maxAgeMs, maxRecords, maxBytes } = this.retention;
+    let removed = 0;
+    if (maxRecords > 0 && this.#records.length > maxRecords)
+      removed += this.trim(this.#next - BigInt(maxRecords));
+    if (maxAgeMs > 0) removed += this.trim(this.offsetAtTime(BigInt(now - maxAgeMs)));
+    if (maxBytes > 0 && this.#bytes > maxBytes) {
+      let bytes = this.#bytes;
+      let i = 0;
+      while (bytes > maxBytes && i < this.#records.length)
+        bytes -= this.#records[i++]!.message.payload.byteLength;
+      if (i > 0) removed += this.trim(this.#records[i - 1]!.offset + 1n);
+    }
+    return removed;
   }
 
   /** The record at `offset`, if retained. */
@@ -207,12 +245,14 @@ export class MemLog {
     return this.#records[lo]?.offset ?? this.#next;
   }
 
-  /** Removes records with offset < `before`. */
-  trim(before: bigint): void {
+  /** Removes records with offset < `before`; returns how many it removed. */
+  trim(before: bigint): number {
     const first = this.first;
-    if (before <= first) return;
-    this.#records.splice(0, Number((before < this.#next ? before : this.#next) - first));
-    this.notifier.notify();
+    if (before <= first) return 0;
+    const gone = this.#records.splice(0, Number((before < this.#next ? before : this.#next) - first));
+    for (const r of gone) this.#bytes -= r.message.payload.byteLength;
+    if (gone.length > 0) this.notifier.notify();
+    return gone.length;
   }
 
   group(name: string, startAtEnd: boolean): Group {

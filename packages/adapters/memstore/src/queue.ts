@@ -1,16 +1,21 @@
-// In-process work queues for MemStore: queue_basic, queue_visibility, queue_dead_letter and queue_delayed.
-// Each queue is an insertion-ordered Map of entries; an entry is visible when `visibleAt <= now`. A
-// receipt names one delivery (`<id>:<delivery>`), so a stale receipt never touches a later delivery.
+// In-process work queues for MemStore: queue_basic, queue_visibility, queue_dead_letter, queue_delayed and
+// queue_priority. Each queue holds one insertion-ordered Map of entries per priority level (0..9), scanned
+// from the highest level down, so levels are strict and each level is FIFO; an entry is visible when
+// `visibleAt <= now`. A receipt names one delivery (`<id>:<delivery>`), so a stale receipt never touches a
+// later delivery.
 import { randomUUID } from 'node:crypto';
 import { MESSAGING_DEFAULTS, type Message, orDefault } from '@prism/pubsub-basic';
 import type { QueueBasicImpl, ReceivedMessage } from '@prism/queue-basic';
 import { DEAD_LETTER_SOURCE_KEY, type QueueDeadLetterImpl } from '@prism/queue-dead-letter';
 import { deliverAtMs, type QueueDelayedImpl } from '@prism/queue-delayed';
+import { PRIORITY_LEVELS, type QueuePriorityImpl } from '@prism/queue-priority';
 import type { QueueVisibilityImpl } from '@prism/queue-visibility';
 import { type CallContext, notFound } from '@prism/sdk';
 
 interface Entry {
   readonly message: Message;
+  /** 0..9, 9 received first; queue_basic's Enqueue is 0. */
+  readonly priority: number;
   visibleAt: number;
   deliveries: number;
   /** Receipt of the current delivery; undefined while never delivered or after a Nack. */
@@ -22,9 +27,45 @@ interface Policy {
   readonly deadLetterQueue: string;
 }
 
+/** One queue: entries by id, and per priority level in enqueue order. */
+class MemQueue {
+  readonly #byId = new Map<string, Entry>();
+  readonly #levels: Map<string, Entry>[] = Array.from({ length: PRIORITY_LEVELS }, () => new Map());
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get(id: string): Entry | undefined {
+    return this.#byId.get(id);
+  }
+
+  add(entry: Entry): void {
+    this.#byId.set(entry.message.id, entry);
+    this.#levels[entry.priority]!.set(entry.message.id, entry);
+  }
+
+  delete(id: string): boolean {
+    const entry = this.#byId.get(id);
+    if (!entry) return false;
+    this.#byId.delete(id);
+    this.#levels[entry.priority]!.delete(id);
+    return true;
+  }
+
+  /** Every entry, highest priority first, FIFO within a level (safe to delete the yielded entry). */
+  *ordered(): IterableIterator<Entry> {
+    for (let level = PRIORITY_LEVELS - 1; level >= 0; level--) yield* this.#levels[level]!.values();
+  }
+
+  values(): IterableIterator<Entry> {
+    return this.#byId.values();
+  }
+}
+
 /** One namespace's queues. */
 export class MemQueues {
-  readonly #queues = new Map<string, Map<string, Entry>>();
+  readonly #queues = new Map<string, MemQueue>();
   readonly #policies = new Map<string, Policy>();
   readonly #waiters = new Set<() => void>();
   #closed = false;
@@ -36,21 +77,22 @@ export class MemQueues {
     return n;
   }
 
-  #queue(name: string): Map<string, Entry> {
+  #queue(name: string): MemQueue {
     let q = this.#queues.get(name);
     if (!q) {
-      q = new Map();
+      q = new MemQueue();
       this.#queues.set(name, q);
     }
     return q;
   }
 
-  /** Adds a message, visible from `visibleAt`. */
+  /** Adds a message at `priority` (0..9, validated), visible from `visibleAt`. */
   enqueue(
     queue: string,
     payload: Uint8Array,
     metadata: Record<string, string>,
     visibleAt = Date.now(),
+    priority = 0,
   ): Message {
     const message = {
       $typeName: 'prism.common.v1.Message',
@@ -60,7 +102,7 @@ export class MemQueues {
       metadata: { ...metadata },
       timestampMs: BigInt(Date.now()),
     } satisfies Message;
-    this.#queue(queue).set(message.id, { message, visibleAt, deliveries: 0, receipt: undefined });
+    this.#queue(queue).add({ message, priority, visibleAt, deliveries: 0, receipt: undefined });
     this.#notify();
     return message;
   }
@@ -72,7 +114,7 @@ export class MemQueues {
     const now = Date.now();
     const policy = this.#policies.get(queue);
     const out: ReceivedMessage[] = [];
-    for (const entry of q.values()) {
+    for (const entry of q.ordered()) {
       if (out.length >= max) break;
       if (entry.visibleAt > now) continue;
       if (policy && entry.deliveries >= policy.maxDeliveries) {
@@ -92,15 +134,16 @@ export class MemQueues {
     return out;
   }
 
-  #deadLetter(q: Map<string, Entry>, entry: Entry, source: string, target: string): void {
+  #deadLetter(q: MemQueue, entry: Entry, source: string, target: string): void {
     q.delete(entry.message.id);
     const message = {
       ...entry.message,
       topic: target,
       metadata: { ...entry.message.metadata, [DEAD_LETTER_SOURCE_KEY]: source },
     };
-    this.#queue(target).set(message.id, {
+    this.#queue(target).add({
       message,
+      priority: entry.priority,
       visibleAt: Date.now(),
       deliveries: 0,
       receipt: undefined,
@@ -252,5 +295,14 @@ export function memQueueDelayed(queues: MemQueues): QueueDelayedImpl {
         deliverAtMs: BigInt(at),
       };
     },
+  };
+}
+
+/** queue_priority over MemQueues (received and acked through queue_basic). */
+export function memQueuePriority(queues: MemQueues): QueuePriorityImpl {
+  return {
+    enqueueWithPriority: (req) => ({
+      messageId: queues.enqueue(req.queue, req.payload, req.metadata, Date.now(), req.priority).id,
+    }),
   };
 }

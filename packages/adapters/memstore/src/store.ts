@@ -212,7 +212,34 @@ export class MemStore {
       if (left) list.pushFront(copy(value));
       else list.pushBack(copy(value));
     }
-    return list.length;
+    const length = list.length;
+    this.onListPush?.(key);
+    return length;
+  }
+
+  /**
+   * Runs after every push, once the values are in (list_blocking serves its waiters from it, so they may
+   * pop what was just pushed); the push still answers the length it made.
+   */
+  onListPush: ((key: string) => void) | undefined;
+
+  /** The list under key itself (for in-place reads and edits by list.ts), or undefined when missing. */
+  listOf(key: string): Deque<Uint8Array> | undefined {
+    this.assertOpen();
+    return this.lists.get(key);
+  }
+
+  /** Replaces an existing list under key with `values` (stored as given, not copied); none deletes it. */
+  replaceList(key: string, values: readonly Uint8Array[]): void {
+    this.assertOpen();
+    if (!this.lists.has(key)) return;
+    if (values.length === 0) {
+      this.lists.delete(key);
+      return;
+    }
+    const list = new Deque<Uint8Array>(values.length);
+    for (const value of values) list.pushBack(value);
+    this.lists.set(key, list);
   }
 
   /** Removes and returns the head (left) or tail; a list that becomes empty is deleted. */

@@ -1,9 +1,10 @@
-// Pub/sub conformance suites against the run-wide real nats-server -js.
-import { describePubSubBasicConformance } from '@prism/pubsub-basic/conformance';
-import { describePubSubPersistentConformance } from '@prism/pubsub-persistent/conformance';
-import { describePubSubWildcardsConformance } from '@prism/pubsub-wildcards/conformance';
-import { natsFactory } from './factory.test-util.js';
+import { testServerUrl } from '@prism/testing';
+import { describeBackendConformance } from '@prism/testing/conformance';
+import plugin from './index.js';
 
-describePubSubBasicConformance('nats', natsFactory);
-describePubSubWildcardsConformance('nats', natsFactory);
-describePubSubPersistentConformance('nats', natsFactory);
+// Every declared interface's suite against the run-wide real nats-server -js, and UNIMPLEMENTED through
+// the proxy for the rest. A short ack wait keeps the redelivery cases quick.
+describeBackendConformance('nats', {
+  plugin,
+  config: { servers: [testServerUrl('nats')], ack_wait_ms: 5_000 },
+});

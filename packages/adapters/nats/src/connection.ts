@@ -3,6 +3,7 @@ import {
   type CallContext,
   ConnectError,
   invalidArgument,
+  type Limits,
   type Logger,
   unauthenticated,
   unavailable,
@@ -15,6 +16,7 @@ import {
   Events,
   type JetStreamClient,
   type JetStreamManager,
+  type MsgHdrs,
   type NatsConnection,
   NatsError,
   type StreamConfig,
@@ -71,6 +73,8 @@ export class NatsBackend {
     readonly config: NatsConfig,
     private readonly logger: Logger,
     namespace: string,
+    /** The namespace's limits: named in the error when the server's max_payload is the lower one. */
+    private readonly limits?: Limits,
   ) {
     this.where = `nats backend of namespace "${namespace}"`;
     this.bounds = new BackendTimeouts({
@@ -133,6 +137,11 @@ export class NatsBackend {
       throw this.map(err);
     }
     this.up = true;
+    const max = this.nc.info?.max_payload;
+    if (max && this.limits && this.limits.maxValueBytes > max)
+      this.logger.warn(
+        `${this.where}: the server's max_payload (${max} bytes) is below the namespace's max_value_bytes (${this.limits.maxValueBytes}); larger messages are rejected with INVALID_ARGUMENT`,
+      );
     void this.watch(this.nc);
   }
 
@@ -263,6 +272,30 @@ export class NatsBackend {
     }
   }
 
+  /**
+   * Throws INVALID_ARGUMENT when a message would exceed the max_payload the server announced (it counts
+   * payload and headers). The namespace's max_value_bytes is checked by the pipeline before; a stock
+   * nats-server allows 1 MiB, less than the default 4 MiB, and would otherwise fail the publish with
+   * MAX_PAYLOAD_EXCEEDED (an INTERNAL error for what is really input that is too large for this backend).
+   */
+  checkMessage(payload: Uint8Array, headers?: MsgHdrs, field = 'payload'): void {
+    const max = this.nc?.info?.max_payload;
+    if (!max) return;
+    // Room for headers the adapter adds later (a dedup id when a delayed message moves to its queue, the
+    // dead-letter source), so a message accepted now can always be moved.
+    const headerBytes = (headers ? headerSize(headers) : 0) + HEADER_RESERVE;
+    if (payload.byteLength + headerBytes <= max) return;
+    const ns = this.limits
+      ? ` (the namespace's max_value_bytes, ${this.limits.maxValueBytes}, is higher than the server allows)`
+      : '';
+    throw invalidArgument(
+      `${field} is ${payload.byteLength} bytes (${payload.byteLength + headerBytes} with the metadata and Prism headers); ` +
+        `the NATS server's max_payload is ${max} bytes for payload and headers together${ns}: send at most ` +
+        `${Math.max(0, max - headerBytes)} payload bytes with this metadata, raise max_payload on the server, ` +
+        `or set the namespace's max_value_bytes to at most ${max}`,
+    );
+  }
+
   /** A PING round trip, bounded by request_timeout_ms (flush would otherwise wait for a reconnect). */
   async flush(ctx?: Pick<CallContext, 'deadline'>): Promise<void> {
     const nc = this.conn;
@@ -302,4 +335,15 @@ export class NatsBackend {
     clearTimeout(timer);
     if (!nc.isClosed()) await nc.close().catch(() => {});
   }
+}
+
+/** Bytes of max_payload kept free for headers the adapter adds when it moves a message. */
+export const HEADER_RESERVE = 256;
+
+/** Bytes the headers take on the wire (`NATS/1.0\r\n`, `key: value\r\n` per value, `\r\n`). */
+function headerSize(h: MsgHdrs): number {
+  let n = 12;
+  for (const k of h.keys())
+    for (const v of h.values(k)) n += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8') + 4;
+  return n;
 }

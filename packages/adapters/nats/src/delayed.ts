@@ -116,10 +116,10 @@ export class DelayedQueues {
             await this.queues.publish(req.queue, req.payload, req.metadata, { [H_ID]: id });
             return { messageId: id, deliverAtMs: BigInt(now) };
           }
+          const headers = toHeaders(req.metadata, { [H_ID]: id, [H_DELIVER_AT]: String(at) });
+          b.checkMessage(req.payload, headers);
           await this.ensure();
-          await b.js.publish(this.names.delayedSubject(req.queue), req.payload, {
-            headers: toHeaders(req.metadata, { [H_ID]: id, [H_DELIVER_AT]: String(at) }),
-          });
+          await b.js.publish(this.names.delayedSubject(req.queue), req.payload, { headers });
           this.startScheduler();
           return { messageId: id, deliverAtMs: BigInt(at) };
         }, ctx),

@@ -1,4 +1,4 @@
-import type { Msg } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { NatsBackend } from './connection.js';
 import { isConsumerNotFound } from './connection.js';
 import { pullSome, sendAck } from './pull.js';
@@ -9,9 +9,10 @@ const PULL_EXPIRES_MS = 1_000;
 const NAK_MARGIN_MS = 250;
 
 /**
- * Unacked deliveries of one response stream. An entry leaves when it is acked through this adapter
- * instance or when its ack wait passes (the server redelivers it then anyway, and an Ack sent through
- * another proxy replica never reaches this process), so the stream can never stall for good.
+ * Unacked deliveries of one response stream. An entry leaves when it is acked or nak'ed, through this
+ * adapter instance or any other (see {@link watchAcks}), or when its ack wait passes (the server
+ * redelivers it then anyway; this is the fallback when an ack was not seen, e.g. during a reconnect),
+ * so the stream can never stall for good.
  */
 class InFlight {
   private readonly until = new Map<string, number>();
@@ -24,6 +25,10 @@ class InFlight {
   }
   release(reply: string): void {
     if (this.until.delete(reply)) this.notify();
+  }
+  /** `+WPI`: the server restarted the delivery's ack wait. */
+  extend(reply: string): void {
+    if (this.until.has(reply)) this.until.set(reply, Date.now() + this.ackWaitMs);
   }
   notify(): void {
     const w = this.wake;
@@ -57,11 +62,32 @@ class InFlight {
   }
 }
 
+const decoder = new TextDecoder();
+
+/**
+ * Watches the ack subjects of one durable consumer (`$JS.ACK.<stream>.<consumer>.>`, core NATS): an
+ * Ack may reach any proxy replica, and the one that publishes it to JetStream is not necessarily the one
+ * whose stream holds the delivery, so every member learns of the acks of its group from the server
+ * itself, without shared state in the proxy. JetStream treats any verb but `+WPI` (an empty body
+ * included) as ending the delivery: `+ACK`, `+NXT`, `+TERM` and `-NAK` (a redelivery is a new one).
+ * Subscribed before the first pull, so no ack of a delivery of this stream can precede it at the server.
+ * Without the permission to subscribe there, acks through other replicas are seen only at the ack wait.
+ */
+function watchAcks(nc: NatsConnection, stream: string, consumer: string, inflight: InFlight): Subscription {
+  return nc.subscribe(`$JS.ACK.${stream}.${consumer}.>`, {
+    callback: (err, m) => {
+      if (err) return;
+      if (decoder.decode(m.data.subarray(0, 4)) === '+WPI') inflight.extend(m.subject);
+      else inflight.release(m.subject);
+    },
+  });
+}
+
 /** Open durable response streams of one adapter instance, so an Ack frees room on the right stream. */
 export class DurableStreams {
   private readonly open = new Set<InFlight>();
 
-  /** Releases acked deliveries on every open stream of this instance. */
+  /** Releases acked deliveries on every open stream of this instance (at once, before the server echo). */
   acked(replies: readonly string[]): void {
     for (const f of this.open) for (const r of replies) f.release(r);
   }
@@ -81,6 +107,7 @@ export class DurableStreams {
     signal: AbortSignal,
   ): AsyncGenerator<Msg> {
     const inflight = new InFlight(ackWaitMs);
+    const acks = watchAcks(backend.conn, stream, consumer, inflight);
     this.open.add(inflight);
     let lastRequest: Promise<void> = Promise.resolve();
     try {
@@ -117,6 +144,7 @@ export class DurableStreams {
       }
     } finally {
       this.open.delete(inflight);
+      acks.unsubscribe();
       // Give back after our abandoned pull request expired at the server (a redelivery attempt into it
       // would be rolled back and lose the delivery count). Only
       // deliveries whose ack wait has not passed: an older one may already be redelivered to someone

@@ -1,4 +1,6 @@
 import { PubSubBasic } from '@prism/pubsub-basic';
+import { PubSubFiltering } from '@prism/pubsub-filtering';
+import { PubSubOrdering } from '@prism/pubsub-ordering';
 import { PubSubPersistent } from '@prism/pubsub-persistent';
 import { PubSubWildcards } from '@prism/pubsub-wildcards';
 import { QueueBasic } from '@prism/queue-basic';
@@ -9,6 +11,7 @@ import { definePlugin, endpointId, healthy, type Isolation, implement, unhealthy
 import { StreamBasic } from '@prism/stream-basic';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { StreamReplay } from '@prism/stream-replay';
+import { StreamRetention } from '@prism/stream-retention';
 import { NatsConfigSchema } from './config.js';
 import { NatsBackend } from './connection.js';
 import { DelayedQueues } from './delayed.js';
@@ -16,7 +19,9 @@ import { DurableStreams } from './durable.js';
 import { Names } from './names.js';
 import { PersistentPubSub } from './persistent.js';
 import { CorePubSub } from './pubsub.js';
+import { CorePubSubFlavours } from './pubsub-flavours.js';
 import { Queues } from './queues.js';
+import { natsStreamRetention } from './stream-retention.js';
 import { JetStreams } from './streams.js';
 
 export { type NatsConfig, NatsConfigSchema } from './config.js';
@@ -30,19 +35,29 @@ export { decodeToken, encodeToken, Names } from './names.js';
 const plugin = definePlugin({
   name: 'nats',
   version: '0.1.0',
-  description: 'NATS core pub/sub and JetStream streams, consumer groups and queues',
+  description:
+    'NATS core pub/sub (with filters and ordering keys) and JetStream streams with retention, consumer groups and queues',
   interfaces: [
     PubSubBasic,
     PubSubWildcards,
     PubSubPersistent,
+    PubSubFiltering,
+    PubSubOrdering,
     StreamBasic,
     StreamConsumerGroups,
     StreamReplay,
+    StreamRetention,
     QueueBasic,
     QueueVisibility,
     QueueDeadLetter,
     QueueDelayed,
   ],
+  omitted: {
+    queue_priority:
+      'JetStream has no message priority: one consumer per level would cost up to 10 pulls per Receive, and the NAKs that skip lower levels raise delivery_count',
+    stream_partitioning:
+      'not in this version: a partition would be one JetStream stream each (as offsets are stream sequences), with keys routed by the adapter and a group as one durable consumer per partition',
+  },
   configSchema: NatsConfigSchema,
   /** Subjects `prism.<namespace>.` and JetStream streams `<stream_prefix>_<namespace>_…`. */
   isolation(config, namespace): Isolation {
@@ -63,10 +78,11 @@ const plugin = definePlugin({
     };
   },
   create(config, ctx) {
-    const backend = new NatsBackend(config, ctx.logger, ctx.namespace);
+    const backend = new NatsBackend(config, ctx.logger, ctx.namespace, ctx.limits);
     const names = new Names(ctx.namespace, config.stream_prefix);
     const durable = new DurableStreams();
     const core = new CorePubSub(backend, names, ctx);
+    const flavours = new CorePubSubFlavours(backend, names, ctx);
     const persistent = new PersistentPubSub(backend, names, durable);
     const streams = new JetStreams(backend, names, durable);
     const queues = new Queues(backend, names, ctx.logger);
@@ -76,9 +92,12 @@ const plugin = definePlugin({
         implement(PubSubBasic, core.basic()),
         implement(PubSubWildcards, core.wildcards()),
         implement(PubSubPersistent, persistent.impl()),
+        implement(PubSubFiltering, flavours.filtering()),
+        implement(PubSubOrdering, flavours.ordering()),
         implement(StreamBasic, streams.basic()),
         implement(StreamConsumerGroups, streams.groups()),
         implement(StreamReplay, streams.replay()),
+        implement(StreamRetention, natsStreamRetention(backend, names, streams)),
         implement(QueueBasic, queues.basic()),
         implement(QueueVisibility, queues.visibility()),
         implement(QueueDeadLetter, queues.deadLetters()),

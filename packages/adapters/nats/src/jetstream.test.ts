@@ -133,6 +133,63 @@ describe('nats adapter on JetStream', () => {
     await second.cancel();
   });
 
+  it('frees a durable subscription slot when the ack comes through another instance (proxy replica)', async () => {
+    const ps = handle.get(PubSubPersistent)!;
+    const sub = new StreamCollector((c) =>
+      ps.subscribeDurable(
+        create(SubscribeDurableRequestSchema, {
+          namespace,
+          topic: 'replica',
+          subscription: 'r',
+          maxInFlight: 1,
+          ackWaitMs: 60_000n,
+        }),
+        c,
+      ),
+    );
+    await sub.atLeast(1, 'subscribed');
+    for (const p of ['m0', 'm1'])
+      await ps.publishPersistent(
+        create(PublishPersistentRequestSchema, {
+          namespace,
+          topic: 'replica',
+          payload: utf8(p),
+          metadata: {},
+        }),
+        ctx,
+      );
+    type Delivery = { event: { value: { message: { payload: Uint8Array }; ackId: string } } };
+    const first = (await sub.atLeast(2, 'the first message'))[1] as Delivery;
+    expect(new TextDecoder().decode(first.event.value.message.payload)).toBe('m0');
+    const replica = await instantiatePlugin(plugin, { servers: [testServerUrl('nats')] }, { namespace });
+    try {
+      await replica.get(PubSubPersistent)!.ack(
+        create(PsAckRequestSchema, {
+          namespace,
+          topic: 'replica',
+          subscription: 'r',
+          ackIds: [first.event.value.ackId],
+        }),
+        ctx,
+      );
+      // Long before the 60 s ack wait.
+      const second = (await sub.atLeast(3, 'the second message', 5_000))[2] as Delivery;
+      expect(new TextDecoder().decode(second.event.value.message.payload)).toBe('m1');
+      await ps.ack(
+        create(PsAckRequestSchema, {
+          namespace,
+          topic: 'replica',
+          subscription: 'r',
+          ackIds: [second.event.value.ackId],
+        }),
+        ctx,
+      );
+    } finally {
+      await replica.close();
+    }
+    await sub.cancel();
+  });
+
   it('redelivers a group record whose member died before acking to another member', async () => {
     const s = handle.get(StreamBasic)!;
     const g = handle.get(StreamConsumerGroups)!;

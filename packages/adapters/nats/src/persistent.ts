@@ -69,11 +69,11 @@ export class PersistentPubSub {
     return {
       publishPersistent: (req, ctx) =>
         b.call(async () => {
-          await this.ensure();
           const id = newId();
-          await b.js.publish(this.names.durableTopicSubject(req.topic), req.payload, {
-            headers: toHeaders(req.metadata, { [H_ID]: id }),
-          });
+          const headers = toHeaders(req.metadata, { [H_ID]: id });
+          b.checkMessage(req.payload, headers);
+          await this.ensure();
+          await b.js.publish(this.names.durableTopicSubject(req.topic), req.payload, { headers });
           return { messageId: id };
         }, ctx),
 

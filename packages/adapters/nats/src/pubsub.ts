@@ -31,9 +31,9 @@ export class CorePubSub {
   ): Promise<{ messageId: string }> {
     const id = newId();
     const nc = this.backend.conn;
-    nc.publish(this.names.topicSubject(topic), payload, {
-      headers: toHeaders(metadata, { [H_ID]: id, [H_TS]: String(Date.now()) }),
-    });
+    const headers = toHeaders(metadata, { [H_ID]: id, [H_TS]: String(Date.now()) });
+    this.backend.checkMessage(payload, headers);
+    nc.publish(this.names.topicSubject(topic), payload, { headers });
     // A round trip makes sure the server took the message (the client otherwise buffers while reconnecting).
     await this.backend.flush(ctx);
     return { messageId: id };

@@ -33,7 +33,7 @@ export function parseAckSubject(reply: string): AckToken | undefined {
 export interface PullResult {
   readonly messages: Msg[];
   readonly status: number;
-  /** Resolves when the server-side request is over (it may outlive an abort by up to `expiresMs`). */
+  /** Resolves when the server-side request is over (it may outlive an abort by up to `expiresMs`; late deliveries into it are nak'ed). */
   readonly over: Promise<void>;
 }
 
@@ -48,8 +48,13 @@ export interface PullOptions {
  * One pull request on a durable pull consumer, over the JetStream wire API: it works the same on every
  * server version and supports `no_wait` (the client's consumer API does not go below one second).
  * Resolves with the delivered messages (up to `batch`) once the batch is full, the server reports no
- * (more) messages, the request expired, or `signal` aborted. On abort the inbox is dropped at once, so
- * the server, finding no interest, delivers nothing more into the abandoned request.
+ * (more) messages, the request expired, or `signal` aborted.
+ *
+ * On abort the request still lives at the server until it expires (JetStream cannot cancel it), and a
+ * message published meanwhile may be handed to it. Dropping the inbox would lose such a delivery until its
+ * ack wait passes (then it returns late, as a redelivery, after newer messages). So the inbox stays until
+ * the request is over, and whatever arrives after the abort is nak'ed at once: the consumer redelivers it
+ * immediately, before newer messages, to the next stream that pulls.
  */
 export async function pull(
   nc: NatsConnection,
@@ -70,35 +75,44 @@ export async function pull(
   const guard = setTimeout(() => sub.unsubscribe(), (opts.expiresMs ?? 0) + 5_000);
   const out: Msg[] = [];
   let status = 0;
-  let completed = false;
-  const onAbort = () => sub.unsubscribe();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) sub.unsubscribe();
-  try {
-    for await (const m of sub) {
-      const code = m.headers?.code ?? 0;
-      if (code === 100) continue; // idle heartbeat
-      if (code >= 400 || (!m.reply && m.data.length === 0)) {
-        status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
-        completed = true;
-        break;
+  /** The caller is gone: deliveries from now on are given back. */
+  let abandoned = false;
+  const over = (async () => {
+    try {
+      for await (const m of sub) {
+        const code = m.headers?.code ?? 0;
+        if (code === 100) continue; // idle heartbeat
+        if (code >= 400 || (!m.reply && m.data.length === 0)) {
+          status = code; // 404 no messages, 408 expired, 409 consumer deleted / limits
+          break;
+        }
+        if (abandoned) {
+          if (m.reply) sendAck(nc, m.reply, '-NAK');
+          continue;
+        }
+        out.push(m);
+        if (out.length >= opts.batch) break;
       }
-      out.push(m);
-      if (out.length >= opts.batch) {
-        completed = true;
-        break;
-      }
+    } finally {
+      clearTimeout(guard);
+      sub.unsubscribe();
     }
-  } finally {
-    clearTimeout(guard);
-    sub.unsubscribe();
-    signal?.removeEventListener('abort', onAbort);
-  }
-  // An abandoned request lives on at the server until it expires.
-  const wait = completed ? 0 : Math.max(0, serverDeadline - Date.now());
-  const over =
-    wait > 0 ? new Promise<void>((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve();
-  return { messages: out, status, over };
+  })();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => {
+      abandoned = true;
+      // Still bounded: a request the server forgot (connection trouble) must not keep the inbox forever.
+      setTimeout(() => sub.unsubscribe(), Math.max(0, serverDeadline - Date.now()) + 1_000).unref();
+      resolve();
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  await Promise.race([over, aborted]);
+  if (onAbort) signal?.removeEventListener('abort', onAbort);
+  // Messages taken before the abort go to the caller (which gives back what it does not deliver).
+  return { messages: abandoned ? out.splice(0) : out, status, over: over.catch(() => {}) };
 }
 
 const encoder = new TextEncoder();

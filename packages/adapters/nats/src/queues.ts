@@ -93,9 +93,11 @@ export class Queues {
     reserved: Record<string, string>,
     msgID?: string,
   ): Promise<void> {
+    const headers = toHeaders(metadata, reserved);
+    this.backend.checkMessage(payload, headers);
     await this.ensureQueue(queue);
     await this.backend.js.publish(this.names.queueSubject(queue), payload, {
-      headers: toHeaders(metadata, reserved),
+      headers,
       ...(msgID ? { msgID } : {}),
     });
   }

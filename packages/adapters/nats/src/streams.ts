@@ -29,7 +29,8 @@ export class JetStreams {
     private readonly durable: DurableStreams,
   ) {}
 
-  private ensure(stream: string): Promise<void> {
+  /** Creates the JetStream stream of a Prism stream unless it exists (no retention limits). */
+  ensure(stream: string): Promise<void> {
     return this.backend.ensureStream({
       name: this.names.stream(stream),
       subjects: [this.names.streamSubject(stream)],
@@ -46,11 +47,11 @@ export class JetStreams {
     return {
       append: (req, ctx) =>
         b.call(async () => {
-          await this.ensure(req.stream);
           const id = newId();
-          const ack = await b.js.publish(this.names.streamSubject(req.stream), req.payload, {
-            headers: toHeaders(req.metadata, { [H_ID]: id }),
-          });
+          const headers = toHeaders(req.metadata, { [H_ID]: id });
+          b.checkMessage(req.payload, headers);
+          await this.ensure(req.stream);
+          const ack = await b.js.publish(this.names.streamSubject(req.stream), req.payload, { headers });
           // The record's timestamp is the server's (what replay-by-time compares against).
           const stored = await (await b.jsm()).streams.getMessage(ack.stream, { seq: ack.seq });
           return { offset: BigInt(ack.seq), messageId: id, timestampMs: BigInt(stored.time.getTime()) };

@@ -1,12 +1,7 @@
 import { afterAll } from '@jest/globals';
-import { describeKeyValueBasicConformance } from '@prism/keyvalue-basic/conformance';
-import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
-import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
-import { describeKeyValueScanConformance } from '@prism/keyvalue-scan/conformance';
-import { describeKeyValueTransactionalConformance } from '@prism/keyvalue-transactional/conformance';
-import { describeKeyValueTTLConformance } from '@prism/keyvalue-ttl/conformance';
 import { instantiatePlugin, type PluginFactory } from '@prism/sdk';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
+import { describeBackendConformance } from '@prism/testing/conformance';
 import plugin from './index.js';
 
 const databases: string[] = [];
@@ -29,9 +24,9 @@ function freshDatabase(): PluginFactory {
   };
 }
 
-describeKeyValueBasicConformance('postgres', freshDatabase());
-describeKeyValueTTLConformance('postgres', freshDatabase(), { scan: true });
-describeKeyValueScanConformance('postgres', freshDatabase());
-describeKeyValueBatchConformance('postgres', freshDatabase(), { ttl: true });
-describeKeyValueCASConformance('postgres', freshDatabase(), { ttl: true, batch: true });
-describeKeyValueTransactionalConformance('postgres', freshDatabase(), { ttl: true, cas: true });
+// Every declared interface's suite, and UNIMPLEMENTED through the proxy for the rest.
+describeBackendConformance('postgres', {
+  plugin,
+  config: { url: testServerUrl('postgres'), pool_size: 4 },
+  factory: freshDatabase,
+});

@@ -1,8 +1,11 @@
 import { definePlugin, endpointId, healthy, type Isolation, unhealthy } from '@prism/sdk';
 import { PgClient } from './client.js';
 import { KV_INTERFACES, keyValue } from './kv.js';
+import { LIST_INTERFACES, lists } from './list.js';
 import { MESSAGING_INTERFACES, messaging } from './messaging.js';
 import { PostgresPluginConfig } from './messaging-config.js';
+import { SET_INTERFACES, sets } from './set.js';
+import { SORTED_SET_INTERFACES, sortedSets } from './sortedset.js';
 
 export { PostgresConfig } from './config.js';
 export { PostgresPluginConfig } from './messaging-config.js';
@@ -16,8 +19,28 @@ export default definePlugin({
   name: 'postgres',
   version: '0.1.0',
   description:
-    'PostgreSQL (postgres.js): key/value with TTL and ordered scans, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
-  interfaces: [...KV_INTERFACES, ...MESSAGING_INTERFACES],
+    'PostgreSQL (postgres.js): key/value with TTL and ordered scans, lists, sets and sorted sets, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
+  interfaces: [
+    ...KV_INTERFACES,
+    ...SET_INTERFACES,
+    ...SORTED_SET_INTERFACES,
+    ...LIST_INTERFACES,
+    ...MESSAGING_INTERFACES,
+  ],
+  omitted: {
+    list_indexing:
+      'not in this version: positions are dense per list, so an index is a lookup, but insert and remove by value renumber rows and are not written yet',
+    list_range: 'not in this version: a range is an ordered index scan on (key, pos), not written yet',
+    list_blocking:
+      'not in this version: a blocking pop would wait on LISTEN/NOTIFY as the queues do, not written yet',
+    pubsub_persistent:
+      'LISTEN/NOTIFY keeps nothing for a disconnected subscriber; durable delivery on PostgreSQL is the SKIP LOCKED queue (queue_basic)',
+    pubsub_filtering: 'not in this version: the filter would run in the adapter on each NOTIFY, as on NATS',
+    pubsub_ordering:
+      'not in this version: NOTIFY delivers in commit order per channel, but ordering keys are not routed yet',
+    queue_priority:
+      'not in this version: a priority column in the SKIP LOCKED ordering index would do it, not written yet',
+  },
   configSchema: PostgresPluginConfig,
   /** Every table of the schema keys its rows by the namespace name (`namespace` leads each primary key). */
   isolation(config, namespace): Isolation | undefined {
@@ -41,11 +64,17 @@ export default definePlugin({
     const client = new PgClient(config, ctx.namespace, ctx.logger);
     const kv = keyValue(client, ctx.limits);
     const msg = messaging(client, config, ctx);
+    const set = sets(client);
+    const zset = sortedSets(client);
+    const list = lists(client);
     return {
-      bindings: [...kv.bindings, ...msg.bindings],
+      bindings: [...kv.bindings, ...set.bindings, ...zset.bindings, ...list.bindings, ...msg.bindings],
       async start() {
         try {
           await kv.start();
+          await set.start();
+          await zset.start();
+          await list.start();
           await msg.start();
         } catch (err) {
           throw client.startError(err);

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { PubSubBasic, SubscribeRequestSchema } from '@prism/pubsub-basic';
 import { expectCode, pollUntil, pubsubBasic, sameBytes, utf8 } from '@prism/pubsub-basic/conformance';
 import { PubSubWildcards } from '@prism/pubsub-wildcards';
@@ -10,38 +10,19 @@ import { ConfigureDeadLetterRequestSchema, QueueDeadLetter } from '@prism/queue-
 import { EnqueueDelayedRequestSchema, QueueDelayed } from '@prism/queue-delayed';
 import { QueueVisibility } from '@prism/queue-visibility';
 import { visibilityClient } from '@prism/queue-visibility/conformance';
-import {
-  Code,
-  instantiatePlugin,
-  MESSAGES_DROPPED_METRIC,
-  type PluginHandle,
-  type PluginMetrics,
-} from '@prism/sdk';
+import { Code, instantiatePlugin, MESSAGES_DROPPED_METRIC, type PluginMetrics } from '@prism/sdk';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
-import postgres from 'postgres';
+import { useTestDatabase } from './database.test-util.js';
 import plugin from './index.js';
 import { channelName, MAX_CHANNEL_BYTES } from './listener.js';
 import { inlineNotification, NOTIFY_MAX_BYTES } from './pubsub.js';
 
 const ctx = { signal: new AbortController().signal };
 
-let url = '';
-let direct: postgres.Sql;
-const handles: PluginHandle[] = [];
-
-beforeAll(async () => {
-  url = await createDatabase(testServerUrl('postgres'));
-  direct = postgres(url, { max: 2, onnotice: () => {} });
-});
-afterAll(async () => {
-  await Promise.all(handles.map((h) => h.close()));
-  await direct?.end();
-  if (url) await dropDatabase(url);
-});
+const db = useTestDatabase();
 
 async function open(namespace: string, config: Record<string, unknown> = {}, metrics?: PluginMetrics) {
-  const h = await instantiatePlugin(plugin, { url, pool_size: 2, ...config }, { namespace, metrics });
-  handles.push(h);
+  const h = await db.open({ pool_size: 2, ...config }, { namespace, metrics });
   return {
     handle: h,
     q: queueClient(h.get(QueueBasic)!, namespace),
@@ -68,7 +49,7 @@ async function open(namespace: string, config: Record<string, unknown> = {}, met
 }
 
 const rowsOf = (namespace: string, queue: string) =>
-  direct`SELECT id::text, payload, metadata, delivery_count, receipt::text,
+  db.direct`SELECT id::text, payload, metadata, delivery_count, receipt::text,
            visible_at > now() AS invisible
          FROM prism.queue_messages WHERE namespace = ${namespace} AND queue = ${queue} ORDER BY seq`;
 
@@ -116,7 +97,7 @@ describe('postgres queues, checked in the table', () => {
     const { q, deadLetter } = await open('q-dlq');
     await deadLetter('work', 1, 'work-dlq');
     expect(
-      await direct`SELECT max_deliveries, dead_letter_queue FROM prism.queue_policies WHERE namespace = 'q-dlq'`,
+      await db.direct`SELECT max_deliveries, dead_letter_queue FROM prism.queue_policies WHERE namespace = 'q-dlq'`,
     ).toEqual([{ max_deliveries: 1, dead_letter_queue: 'work-dlq' }]);
     const id = await q.enqueue('work', utf8('poison'), { kind: 'p' });
     await q.receiveId('work', id, { visibilityMs: 200 });
@@ -140,7 +121,7 @@ describe('postgres queues, checked in the table', () => {
   it('stores a delayed message with a future visible_at and the server time it answers', async () => {
     const { delayed } = await open('q-delay');
     const res = await delayed('later', 600_000);
-    const [row] = await direct`SELECT ceil(extract(epoch FROM visible_at) * 1000)::int8 AS at,
+    const [row] = await db.direct`SELECT ceil(extract(epoch FROM visible_at) * 1000)::int8 AS at,
       visible_at > now() + interval '500 seconds' AS future
       FROM prism.queue_messages WHERE namespace = 'q-delay' AND id = ${res.messageId ?? ''}`;
     expect(row?.future).toBe(true);
@@ -201,7 +182,7 @@ describe('postgres queue long-polls', () => {
     // The pool's one connection plus the dedicated LISTEN connection (opened by the first wait), no more.
     const sessions = async () =>
       (
-        await direct`SELECT application_name, count(*)::int AS n FROM pg_stat_activity
+        await db.direct`SELECT application_name, count(*)::int AS n FROM pg_stat_activity
           WHERE application_name IN ('prism:lp-pool', 'prism-listen:lp-pool') GROUP BY 1 ORDER BY 1`
       ).map((r) => `${r.application_name}=${r.n}`);
     await pollUntil('the LISTEN connection', async () => (await sessions()).length === 2);
@@ -235,9 +216,9 @@ describe('postgres queue long-polls', () => {
 
 describe('postgres pub/sub over LISTEN/NOTIFY', () => {
   it('uses the real server limit: a 7999-byte NOTIFY passes, 8000 bytes fail', async () => {
-    await direct`SELECT pg_notify('limit-probe', ${'x'.repeat(NOTIFY_MAX_BYTES)})`;
+    await db.direct`SELECT pg_notify('limit-probe', ${'x'.repeat(NOTIFY_MAX_BYTES)})`;
     await expect(
-      direct`SELECT pg_notify('limit-probe', ${'x'.repeat(NOTIFY_MAX_BYTES + 1)})`,
+      db.direct`SELECT pg_notify('limit-probe', ${'x'.repeat(NOTIFY_MAX_BYTES + 1)})`,
     ).rejects.toThrow(/payload string too long/);
   });
 
@@ -271,7 +252,7 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
     ]);
     await pattern.cancel();
     const rows =
-      await direct`SELECT id::text, topic FROM prism.pubsub_messages WHERE namespace = 'ps-boundary'`;
+      await db.direct`SELECT id::text, topic FROM prism.pubsub_messages WHERE namespace = 'ps-boundary'`;
     expect(rows).toEqual([{ id: storedId, topic: 'edge' }]);
     await s.cancel();
   });
@@ -287,7 +268,7 @@ describe('postgres pub/sub over LISTEN/NOTIFY', () => {
     expect(got.every((m, i) => sameBytes(m.payload, payloads[i]!))).toBe(true);
     await pollUntil('the sweeper deleted the stored messages', async () => {
       const [row] =
-        await direct`SELECT count(*)::int AS n FROM prism.pubsub_messages WHERE namespace = 'ps-order'`;
+        await db.direct`SELECT count(*)::int AS n FROM prism.pubsub_messages WHERE namespace = 'ps-order'`;
       return row?.n === 0;
     });
     await s.cancel();

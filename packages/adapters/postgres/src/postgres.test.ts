@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { KeyValueBasic, SetRequestSchema } from '@prism/keyvalue-basic';
 import { expectCode, kvBasic } from '@prism/keyvalue-basic/conformance';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
@@ -12,30 +12,16 @@ import { KeyValueTransactional } from '@prism/keyvalue-transactional';
 import { kvTx, tx } from '@prism/keyvalue-transactional/conformance';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
 import { kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
-import { Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
-import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
-import postgres from 'postgres';
+import { Code, ConnectError, instantiatePlugin } from '@prism/sdk';
+import { useTestDatabase } from './database.test-util.js';
 import plugin from './index.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-let url = '';
-let direct: postgres.Sql;
-const handles: PluginHandle[] = [];
-
-beforeAll(async () => {
-  url = await createDatabase(testServerUrl('postgres'));
-  direct = postgres(url, { max: 2, onnotice: () => {} });
-});
-afterAll(async () => {
-  await Promise.all(handles.map((h) => h.close()));
-  await direct?.end();
-  if (url) await dropDatabase(url);
-});
+const db = useTestDatabase();
 
 async function open(namespace: string, config: Record<string, unknown> = {}) {
-  const h = await instantiatePlugin(plugin, { url, pool_size: 2, ...config }, { namespace });
-  handles.push(h);
+  const h = await db.open({ pool_size: 2, ...config }, { namespace });
   return {
     handle: h,
     kv: kvBasic(h.get(KeyValueBasic)!, namespace),
@@ -51,7 +37,7 @@ describe('postgres adapter against a real server', () => {
   it('writes rows that a separate client sees, tagged with the namespace, with a new version per write', async () => {
     const { kv } = await open('rows');
     await kv.set('user:1', bytes('alice'));
-    const [first] = await direct`SELECT namespace, key, value, expires_at, version FROM prism.kv
+    const [first] = await db.direct`SELECT namespace, key, value, expires_at, version FROM prism.kv
       WHERE namespace = 'rows' AND key = 'user:1'`;
     expect(first).toMatchObject({
       namespace: 'rows',
@@ -61,16 +47,16 @@ describe('postgres adapter against a real server', () => {
     });
     await kv.set('user:1', bytes('bob'));
     const [second] =
-      await direct`SELECT value, version FROM prism.kv WHERE namespace = 'rows' AND key = 'user:1'`;
+      await db.direct`SELECT value, version FROM prism.kv WHERE namespace = 'rows' AND key = 'user:1'`;
     expect(second?.value).toEqual(Buffer.from('bob'));
     expect(BigInt(second?.version)).toBeGreaterThan(BigInt(first?.version));
     expect(await kv.delete('user:1')).toBe(true);
-    expect(await direct`SELECT 1 FROM prism.kv WHERE namespace = 'rows'`).toHaveLength(0);
+    expect(await db.direct`SELECT 1 FROM prism.kv WHERE namespace = 'rows'`).toHaveLength(0);
   });
 
   it('reads rows written directly in the table (the table is the source of truth)', async () => {
     const { kv } = await open('direct-write');
-    await direct`INSERT INTO prism.kv (namespace, key, value) VALUES ('direct-write', 'k', ${Buffer.from('v')})`;
+    await db.direct`INSERT INTO prism.kv (namespace, key, value) VALUES ('direct-write', 'k', ${Buffer.from('v')})`;
     expect(await kv.get('k')).toEqual({ found: true, value: bytes('v') });
   });
 
@@ -84,7 +70,7 @@ describe('postgres adapter against a real server', () => {
     expect(await a.scan.keys('')).toEqual(['p/1', 'p/2']);
     expect(await b.scan.keys('')).toEqual(['p/1']);
     expect(await b.scan.count('p/')).toBe(1);
-    const rows = await direct`SELECT namespace, count(*)::int AS n FROM prism.kv
+    const rows = await db.direct`SELECT namespace, count(*)::int AS n FROM prism.kv
       WHERE namespace IN ('iso-a', 'iso-b') GROUP BY namespace ORDER BY namespace`;
     expect(rows.map((r) => [r.namespace, r.n])).toEqual([
       ['iso-a', 2],
@@ -97,10 +83,10 @@ describe('postgres adapter against a real server', () => {
     await ttl.setWithTTL('short', bytes('v'), 100);
     await ttl.setWithTTL('long', bytes('v'), 60_000);
     const [row] =
-      await direct`SELECT expires_at > now() AS future FROM prism.kv WHERE namespace = 'sweep' AND key = 'short'`;
+      await db.direct`SELECT expires_at > now() AS future FROM prism.kv WHERE namespace = 'sweep' AND key = 'short'`;
     expect(row?.future).toBe(true);
     const keys = async () =>
-      (await direct`SELECT key FROM prism.kv WHERE namespace = 'sweep' ORDER BY key`).map((r) => r.key);
+      (await db.direct`SELECT key FROM prism.kv WHERE namespace = 'sweep' ORDER BY key`).map((r) => r.key);
     await waitUntil(async () => (await keys()).length === 1, 'the sweeper deleted the expired row');
     expect(await keys()).toEqual(['long']);
   });
@@ -112,13 +98,13 @@ describe('postgres adapter against a real server', () => {
       ['a', bytes('1')],
       ['b', bytes('3')],
     ]);
-    const rows = await direct`SELECT key, value FROM prism.kv WHERE namespace = 'batch-rows' ORDER BY key`;
+    const rows = await db.direct`SELECT key, value FROM prism.kv WHERE namespace = 'batch-rows' ORDER BY key`;
     expect(rows.map((r) => [r.key, r.value.toString()])).toEqual([
       ['a', '1'],
       ['b', '3'],
     ]);
     await batch.delete(['a', 'b']);
-    expect(await direct`SELECT 1 FROM prism.kv WHERE namespace = 'batch-rows'`).toHaveLength(0);
+    expect(await db.direct`SELECT 1 FROM prism.kv WHERE namespace = 'batch-rows'`).toHaveLength(0);
   });
 
   it('leaves no placeholder rows behind, whether a transaction commits or aborts', async () => {
@@ -130,7 +116,7 @@ describe('postgres adapter against a real server', () => {
     await expect(transact([tx.set('other', bytes('o'))], [tx.exists('missing')])).rejects.toThrow(
       /conditions\[0\]/,
     );
-    const rows = await direct`SELECT key FROM prism.kv WHERE namespace = 'tx-rows' ORDER BY key`;
+    const rows = await db.direct`SELECT key FROM prism.kv WHERE namespace = 'tx-rows' ORDER BY key`;
     expect(rows.map((r) => r.key)).toEqual(['new', 'present']);
   });
 
@@ -155,7 +141,7 @@ describe('postgres adapter against a real server', () => {
   describe('while another session holds the row lock', () => {
     /** Runs `fn` while a separate session holds a row lock on `key`, then releases it. */
     async function whileLocked(namespace: string, key: string, fn: () => Promise<void>) {
-      await direct.begin(async (tx) => {
+      await db.direct.begin(async (tx) => {
         await tx`SELECT 1 FROM prism.kv WHERE namespace = ${namespace} AND key = ${key} FOR UPDATE`;
         await fn();
       });
@@ -165,7 +151,7 @@ describe('postgres adapter against a real server', () => {
       waitUntil(
         async () =>
           (
-            await direct`SELECT 1 FROM pg_stat_activity
+            await db.direct`SELECT 1 FROM pg_stat_activity
               WHERE application_name = ${`prism:${namespace}`} AND state = 'active'`
           ).length === 0,
         `no query of ${namespace} is running`,
@@ -174,7 +160,7 @@ describe('postgres adapter against a real server', () => {
       waitUntil(
         async () =>
           (
-            await direct`SELECT 1 FROM pg_stat_activity
+            await db.direct`SELECT 1 FROM pg_stat_activity
               WHERE application_name = ${`prism:${namespace}`} AND wait_event_type = 'Lock'`
           ).length > 0,
         `a query of ${namespace} waits for the lock`,
@@ -219,12 +205,12 @@ describe('postgres adapter against a real server', () => {
   it('creates its schema idempotently when many instances start at once, in a custom schema', async () => {
     const started = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        instantiatePlugin(plugin, { url, schema: 'race_kv' }, { namespace: `race-${i}` }),
+        instantiatePlugin(plugin, { url: db.url, schema: 'race_kv' }, { namespace: `race-${i}` }),
       ),
     );
-    handles.push(...started);
+    db.track(...started);
     await kvBasic(started[0]!.get(KeyValueBasic)!, 'race-0').set('k', bytes('v'));
-    const [row] = await direct`SELECT count(*)::int AS n FROM race_kv.kv`;
+    const [row] = await db.direct`SELECT count(*)::int AS n FROM race_kv.kv`;
     expect(row?.n).toBe(1);
   });
 
@@ -237,10 +223,10 @@ describe('postgres adapter against a real server', () => {
   });
 
   it('reports healthy with the target, never the password', async () => {
-    const u = new URL(url);
+    const u = new URL(db.url);
     u.password = 'hunter2-secret';
     const h = await instantiatePlugin(plugin, { url: u.toString() }, { namespace: 'health' });
-    handles.push(h);
+    db.track(h);
     const report = await h.health();
     expect(report.status).toBe('healthy');
     expect(JSON.stringify(report)).not.toContain('hunter2-secret');
@@ -264,7 +250,7 @@ describe('postgres adapter against a real server', () => {
   it('rejects a config without url or host, and a bad schema name, naming the field', async () => {
     await expect(instantiatePlugin(plugin, {}, { namespace: 'cfg' })).rejects.toThrow(/url/);
     await expect(
-      instantiatePlugin(plugin, { url, schema: 'Bad-Name' }, { namespace: 'cfg' }),
+      instantiatePlugin(plugin, { url: db.url, schema: 'Bad-Name' }, { namespace: 'cfg' }),
     ).rejects.toThrow(/schema/);
   });
 });

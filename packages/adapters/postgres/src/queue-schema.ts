@@ -1,4 +1,5 @@
 import type { PgClient } from './client.js';
+import { ensureSchemaObjects } from './ddl.js';
 
 /** Identifiers of the messaging tables in the configured schema. */
 export interface MessagingTables {
@@ -19,24 +20,15 @@ export const messagingTables = (schema: string): MessagingTables => ({
   published: `${schema}.pubsub_messages`,
 });
 
-// The same advisory lock key as kv-schema.ts ("prism-kv"): every DDL of the adapter is serialised under one
-// lock, so concurrent starts never race on CREATE SCHEMA / CREATE TABLE IF NOT EXISTS.
-const DDL_LOCK = 0x7072_6b76;
-
 /**
  * Creates the queue and pub/sub tables if missing; idempotent and safe when several instances start at once.
  * `namespace` leads every key, so namespaces sharing the database never see each other's messages.
  */
 export async function ensureMessagingSchema(client: PgClient, t: MessagingTables): Promise<void> {
-  // DDL takes no bind parameters; identifiers come from the validated config ([a-z0-9_]) and are quoted.
-  const schema = `"${t.schema}"`;
-  await client.run(
-    client.sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${DDL_LOCK})`;
-      await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      // visible_at drives everything: receivable when <= now(); a Receive pushes it out by the visibility
-      // timeout, Nack and delayed delivery set it. receipt names the current delivery (NULL when none).
-      await tx.unsafe(`
+  await ensureSchemaObjects(client, t.schema, (schema) => [
+    // visible_at drives everything: receivable when <= now(); a Receive pushes it out by the visibility
+    // timeout, Nack and delayed delivery set it. receipt names the current delivery (NULL when none).
+    `
         CREATE TABLE IF NOT EXISTS ${schema}."queue_messages" (
           namespace      text COLLATE "C" NOT NULL,
           queue          text COLLATE "C" NOT NULL,
@@ -49,19 +41,17 @@ export async function ensureMessagingSchema(client: PgClient, t: MessagingTables
           delivery_count integer NOT NULL DEFAULT 0,
           receipt        uuid,
           PRIMARY KEY (namespace, queue, id)
-        )`);
-      await tx.unsafe(
-        `CREATE INDEX IF NOT EXISTS queue_messages_visible ON ${schema}."queue_messages" (namespace, queue, visible_at, seq)`,
-      );
-      await tx.unsafe(`
+        )`,
+    `CREATE INDEX IF NOT EXISTS queue_messages_visible ON ${schema}."queue_messages" (namespace, queue, visible_at, seq)`,
+    `
         CREATE TABLE IF NOT EXISTS ${schema}."queue_policies" (
           namespace         text COLLATE "C" NOT NULL,
           queue             text COLLATE "C" NOT NULL,
           max_deliveries    integer NOT NULL CHECK (max_deliveries > 0),
           dead_letter_queue text COLLATE "C" NOT NULL,
           PRIMARY KEY (namespace, queue)
-        )`);
-      await tx.unsafe(`
+        )`,
+    `
         CREATE TABLE IF NOT EXISTS ${schema}."pubsub_messages" (
           namespace    text COLLATE "C" NOT NULL,
           id           uuid NOT NULL,
@@ -70,10 +60,7 @@ export async function ensureMessagingSchema(client: PgClient, t: MessagingTables
           metadata     jsonb NOT NULL DEFAULT '{}',
           published_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (namespace, id)
-        )`);
-      await tx.unsafe(
-        `CREATE INDEX IF NOT EXISTS pubsub_messages_age ON ${schema}."pubsub_messages" (namespace, published_at)`,
-      );
-    }),
-  );
+        )`,
+    `CREATE INDEX IF NOT EXISTS pubsub_messages_age ON ${schema}."pubsub_messages" (namespace, published_at)`,
+  ]);
 }

@@ -12,23 +12,28 @@ const GROUP_BLOCK_MS = 1000;
 const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 const ENTRY_ID = /^\d+-\d+$/;
 
-/** Unacked entries of one member stream; an entry leaves on Ack through this instance or after the claim timeout. */
-class Window {
-  private readonly until = new Map<string, number>();
-  constructor(private readonly claimMs: number) {}
+/** How often a member at max_in_flight checks whether acks (from any replica) or claims freed a slot. */
+const FULL_POLL_MS = 50;
+
+/**
+ * Entries one member stream delivered and this instance did not see acked, to make them claimable at once
+ * when the stream ends. Only a hint: how many records a member holds is always asked from Redis (XPENDING),
+ * since acks may come through another replica and other members may claim the member's entries.
+ */
+class Delivered {
+  private readonly ids = new Set<string>();
+  constructor(
+    readonly key: string,
+    readonly group: string,
+  ) {}
   add(id: string): void {
-    this.until.set(id, Date.now() + this.claimMs);
+    this.ids.add(id);
   }
   release(id: string): void {
-    this.until.delete(id);
+    this.ids.delete(id);
   }
-  size(): number {
-    const now = Date.now();
-    for (const [k, t] of this.until) if (t <= now) this.until.delete(k);
-    return this.until.size;
-  }
-  ids(): string[] {
-    return [...this.until.keys()];
+  list(): string[] {
+    return [...this.ids];
   }
 }
 
@@ -40,7 +45,7 @@ class Window {
  * another member gets them on its next poll. Delivery counts come from XPENDING.
  */
 export class RedisGroups {
-  private readonly windows = new Set<Window>();
+  private readonly delivered = new Set<Delivered>();
 
   constructor(
     private readonly conn: RedisConnection,
@@ -53,9 +58,11 @@ export class RedisGroups {
       readGroup: (req, ctx) => this.readGroup(req, ctx.signal),
       ack: async (req, ctx) => {
         const ids = [...new Set(req.ackIds.filter((id) => ENTRY_ID.test(id)))];
-        if (ids.length > 0)
-          await this.conn.call(['XACK', streamKey(this.keys, req.stream), req.group, ...ids], false, ctx);
-        for (const w of this.windows) for (const id of ids) w.release(id);
+        const key = streamKey(this.keys, req.stream);
+        if (ids.length > 0) await this.conn.call(['XACK', key, req.group, ...ids], false, ctx);
+        // Entry ids repeat across groups of a stream (and across streams): only this group's deliveries.
+        for (const d of this.delivered)
+          if (d.key === key && d.group === req.group) for (const id of ids) d.release(id);
         return {};
       },
       deleteGroup: async (req, ctx) => {
@@ -96,8 +103,8 @@ export class RedisGroups {
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
-    const window = new Window(claimMs);
-    this.windows.add(window);
+    const delivered = new Delivered(key, req.group);
+    this.delivered.add(delivered);
     const client = this.conn.duplicate();
     client.on('error', (err: Error) =>
       this.logger.debug({ err: err.message }, 'redis group reader connection problem'),
@@ -112,13 +119,14 @@ export class RedisGroups {
       let entries = await this.ownPending(key, req.group, req.consumer, maxInFlight);
       while (!signal.aborted) {
         for (const e of entries) {
-          window.add(e.entry.id);
+          delivered.add(e.entry.id);
           yield { ...record(req.stream, e.entry), ackId: e.entry.id, deliveryCount: e.count };
           if (signal.aborted) return;
         }
-        const room = maxInFlight - window.size();
+        // At most max_in_flight records pending with this member (in Redis, whoever acked or claimed them).
+        const room = maxInFlight - (await this.pendingCount(key, req.group, req.consumer, maxInFlight));
         if (room <= 0) {
-          await sleep(50, signal).catch(() => {});
+          await sleep(FULL_POLL_MS, signal).catch(() => {});
           entries = [];
           continue;
         }
@@ -165,14 +173,20 @@ export class RedisGroups {
     } finally {
       signal.removeEventListener('abort', stop);
       stop();
-      this.windows.delete(window);
+      this.delivered.delete(delivered);
       // Make this member's unacked entries claimable by the others now instead of after the timeout.
-      const ids = window.ids();
+      const ids = delivered.list();
       if (ids.length > 0)
         await this.conn
           .call(['XCLAIM', key, req.group, req.consumer, '0', ...ids, 'IDLE', String(claimMs), 'JUSTID'])
           .catch(() => {});
     }
+  }
+
+  /** How many entries are pending with `consumer` in the group, counted up to `max` (XPENDING … consumer). */
+  private async pendingCount(key: string, group: string, consumer: string, max: number): Promise<number> {
+    const pending = await this.conn.call(['XPENDING', key, group, '-', '+', String(max), consumer]);
+    return Array.isArray(pending) ? pending.length : 0;
   }
 
   /** Re-claims (XCLAIM, counting a delivery) the member's own pending entries, up to `max`. */

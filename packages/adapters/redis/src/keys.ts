@@ -4,6 +4,9 @@
  *   `<prefix><key>`          the value of a key/value pair (a plain Redis string, readable by any client)
  *   `<prefix>\0e\0<key>`     the pair's etag (keyvalue_cas), minted lazily and deleted by every write
  *   `<prefix>\0l\0<key>`     a list (list_basic)
+ *   `<prefix>\0q\0<part>\0<queue>`  a work queue (queue_* flavours): part `r` ready sorted set, `f` in-flight
+ *                              sorted set, `t` delayed sorted set, `d` message hash, `s` sequence, `p` dead-letter
+ *                              policy hash; `w` is its wake channel
  * User keys cannot contain NUL, so internal keys never collide with them, and scans skip any key whose
  * remainder starts with NUL.
  */
@@ -20,6 +23,11 @@ export class KeySpace {
 
   list(key: string): string {
     return `${this.prefix}\u0000l\u0000${key}`;
+  }
+
+  /** A key (or the wake channel, `w`) of work queue `queue`; see the class comment for the parts. */
+  queue(queue: string, part: 'r' | 'f' | 't' | 'd' | 's' | 'p' | 'w'): string {
+    return `${this.prefix}\u0000q\u0000${part}\u0000${queue}`;
   }
 
   /** SCAN MATCH pattern for keys starting with `prefix`, with glob characters escaped. */

@@ -5,6 +5,7 @@ import { RESP_TYPES } from 'redis';
 import type { RedisConnection, Reply } from './connection.js';
 import type { KeySpace } from './keys.js';
 import { arg, str } from './kv.js';
+import { APPEND_RETAINED, retentionKey } from './stream-retention.js';
 
 const SEQ_BITS = 20n;
 const SEQ_MASK = (1n << SEQ_BITS) - 1n;
@@ -104,8 +105,15 @@ export class RedisStreams {
       append: async (req, ctx) => {
         const fields: (string | Buffer)[] = ['p', arg(req.payload)];
         if (Object.keys(req.metadata).length) fields.push('m', JSON.stringify(req.metadata));
+        // XADD plus the stream's retention policy, if any (stream_retention), in one atomic script.
         const id = str(
-          await this.conn.call(['XADD', streamKey(this.keys, req.stream), '*', ...fields], false, ctx),
+          await this.conn.eval(
+            APPEND_RETAINED,
+            [streamKey(this.keys, req.stream), retentionKey(this.keys, req.stream)],
+            fields,
+            false,
+            ctx,
+          ),
         );
         const offset = idToOffset(id);
         return { offset, messageId: id, timestampMs: offset >> SEQ_BITS };

@@ -10,7 +10,10 @@ import { sqliteBasic } from './basic.js';
 import { sqliteBatch } from './batch.js';
 import { sqliteCas } from './cas.js';
 import { SqliteConfig } from './config.js';
+import { ensureListSchema, LIST_INTERFACES, lists } from './list.js';
 import { sqliteScan } from './scan.js';
+import { ensureSetSchema, SET_INTERFACES, sets } from './set.js';
+import { ensureSortedSetSchema, SORTED_SET_INTERFACES, sortedSets } from './sortedset.js';
 import { SqliteStore } from './store.js';
 import { sqliteTransactional } from './transact.js';
 import { sqliteTtl } from './ttl.js';
@@ -21,8 +24,27 @@ export { SqliteConfig } from './config.js';
 export default definePlugin({
   name: 'sqlite',
   version: '0.1.0',
-  description: 'Embedded key/value store on SQLite (better-sqlite3): a file in WAL mode, or :memory:',
-  interfaces: [KeyValueBasic, KeyValueTTL, KeyValueScan, KeyValueBatch, KeyValueCAS, KeyValueTransactional],
+  description:
+    'Embedded store on SQLite (better-sqlite3): key/value, lists, sets and sorted sets in a file in WAL mode, or :memory:',
+  interfaces: [
+    KeyValueBasic,
+    KeyValueTTL,
+    KeyValueScan,
+    KeyValueBatch,
+    KeyValueCAS,
+    KeyValueTransactional,
+    ...SET_INTERFACES,
+    ...SORTED_SET_INTERFACES,
+    ...LIST_INTERFACES,
+  ],
+  omitted: {
+    list_indexing:
+      'not in this version: lists are (key, position) rows, and insert/remove by value renumber them; not written yet',
+    list_range:
+      'not in this version: a range is an ordered scan of the (key, position) rows, not written yet',
+    list_blocking:
+      'an embedded database has no server-side wait across processes; a blocking pop could only poll',
+  },
   configSchema: SqliteConfig,
   /** A database file holds every namespace's rows, keyed by the namespace name; `:memory:` is private. */
   isolation(config, namespace): Isolation | undefined {
@@ -34,6 +56,9 @@ export default definePlugin({
   },
   create(config, ctx) {
     const store = new SqliteStore(config, ctx.namespace, ctx.logger);
+    const set = sets(store);
+    const zset = sortedSets(store);
+    const list = lists(store);
     return {
       bindings: [
         implement(KeyValueBasic, sqliteBasic(store)),
@@ -42,8 +67,16 @@ export default definePlugin({
         implement(KeyValueBatch, sqliteBatch(store)),
         implement(KeyValueCAS, sqliteCas(store)),
         implement(KeyValueTransactional, sqliteTransactional(store)),
+        ...set.bindings,
+        ...zset.bindings,
+        ...list.bindings,
       ],
-      start: async () => store.open(),
+      start: async () => {
+        store.open();
+        ensureSetSchema(store);
+        ensureSortedSetSchema(store);
+        ensureListSchema(store);
+      },
       health: () => {
         try {
           store.ping();

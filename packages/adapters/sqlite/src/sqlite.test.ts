@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
-import { describeKeyValueBasicConformance, kvBasic } from '@prism/keyvalue-basic/conformance';
-import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
-import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
+import { kvBasic } from '@prism/keyvalue-basic/conformance';
 import { KeyValueScan } from '@prism/keyvalue-scan';
-import { describeKeyValueScanConformance, kvScan } from '@prism/keyvalue-scan/conformance';
-import { describeKeyValueTransactionalConformance } from '@prism/keyvalue-transactional/conformance';
+import { kvScan } from '@prism/keyvalue-scan/conformance';
 import { KeyValueTTL } from '@prism/keyvalue-ttl';
-import { describeKeyValueTTLConformance, kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
-import { Code, ConnectError, instantiatePlugin, type PluginFactory, type PluginHandle } from '@prism/sdk';
+import { kvTTL, waitUntil } from '@prism/keyvalue-ttl/conformance';
+import { Code, ConnectError, instantiatePlugin, type PluginHandle } from '@prism/sdk';
+import { describeBackendConformance } from '@prism/testing/conformance';
 import Database from 'better-sqlite3';
 import plugin from './index.js';
 
@@ -21,19 +19,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-const variants = [
-  ['sqlite :memory:', { path: ':memory:' }],
-  ['sqlite file', { path: file }],
-] as const;
-for (const [label, config] of variants) {
-  const factory: PluginFactory = (opts) => instantiatePlugin(plugin, config, opts);
-  describeKeyValueBasicConformance(label, factory);
-  describeKeyValueTTLConformance(label, factory, { scan: true });
-  describeKeyValueScanConformance(label, factory);
-  describeKeyValueBatchConformance(label, factory, { ttl: true });
-  describeKeyValueCASConformance(label, factory, { ttl: true, batch: true });
-  describeKeyValueTransactionalConformance(label, factory, { ttl: true, cas: true });
-}
+// Every declared interface's suite in memory and on a file, and UNIMPLEMENTED through the proxy for the rest.
+describeBackendConformance('sqlite :memory:', { plugin, config: { path: ':memory:' } });
+describeBackendConformance('sqlite file', { plugin, config: { path: file } });
 
 describe('sqlite adapter on a file', () => {
   const handles: PluginHandle[] = [];

@@ -5,6 +5,7 @@ import {
   expectCode,
   MESSAGING_CONFORMANCE_LIMITS,
   type MessagingSuiteOptions,
+  pause,
   pollUntil,
   StreamCollector,
   text,
@@ -194,6 +195,106 @@ export function describeStreamConsumerGroupsConformance(
       for (const r of survivor.records) expect(r.deliveryCount === 0 || r.deliveryCount >= 2).toBe(true);
       await survivor.cancel(deadline);
     });
+
+    // How long a member must stay at its max_in_flight records to show that no more are coming.
+    const SETTLE_MS = 1500;
+
+    it('holds a member to max_in_flight unacked records until it acks, then sends more', async () => {
+      const a = await appendAll('window', 7);
+      const m = member('window', 'wg', 'c1', { maxInFlight: 2 });
+      await m.stream.atLeast(2, 'the first 2 records', deadline);
+      await pause(SETTLE_MS);
+      expect(offsets(m.records)).toEqual(offsets(a.slice(0, 2)));
+      // One ack frees one slot: exactly one more record.
+      await g.ack('window', 'wg', [m.records[0]!.ackId]);
+      await m.stream.atLeast(3, 'a third record after one ack', deadline);
+      await pause(SETTLE_MS);
+      expect(offsets(m.records)).toEqual(offsets(a.slice(0, 3)));
+      // Acking both outstanding records frees two slots.
+      await g.ack(
+        'window',
+        'wg',
+        m.records.slice(1).map((r) => r.ackId),
+      );
+      await m.stream.atLeast(5, 'two more records after two acks', deadline);
+      await pause(SETTLE_MS);
+      expect(offsets(m.records)).toEqual(offsets(a.slice(0, 5)));
+      await g.ack(
+        'window',
+        'wg',
+        m.records.slice(3).map((r) => r.ackId),
+      );
+      await m.stream.atLeast(7, 'the rest', deadline);
+      expect(offsets(m.records)).toEqual(offsets(a));
+      await g.ack(
+        'window',
+        'wg',
+        m.records.slice(5).map((r) => r.ackId),
+      );
+      await m.cancel(deadline);
+    });
+
+    it('counts max_in_flight per member: acks of another group or an unknown id free no slot', async () => {
+      const a = await appendAll('window-groups', 4);
+      const limited = member('window-groups', 'limited', 'c1', { maxInFlight: 1 });
+      const other = member('window-groups', 'free', 'c1', { maxInFlight: 10 });
+      await other.stream.atLeast(4, 'all records in the other group', deadline);
+      await limited.stream.atLeast(1, 'one record in the limited group', deadline);
+      // The other group acks the very records (same ack ids on most backends) the limited member holds.
+      await other.ackNew();
+      await g.ack('window-groups', 'limited', ['no-such-ack-id']);
+      await pause(SETTLE_MS);
+      expect(offsets(limited.records)).toEqual(offsets(a.slice(0, 1)));
+      await limited.ackNew();
+      await limited.stream.atLeast(2, 'a second record after its own ack', deadline);
+      await pause(SETTLE_MS);
+      expect(offsets(limited.records)).toEqual(offsets(a.slice(0, 2)));
+      await limited.ackNew();
+      await Promise.all([limited.cancel(deadline), other.cancel(deadline)]);
+    });
+
+    it('keeps max_in_flight past the claim timeout: a stuck member gets no new records, at most its own again', async () => {
+      const a = await appendAll('window-claim', 6);
+      const m = member('window-claim', 'wc', 'c1', { maxInFlight: 2, claimTimeoutMs: 1000 });
+      await m.stream.atLeast(2, 'the first 2 records', deadline);
+      // Well past the claim timeout without acking: the member still holds (at most) those two.
+      await pause(1000 + 2 * SETTLE_MS);
+      const held = new Set(offsets(a.slice(0, 2)));
+      expect(offsets(m.records).filter((o) => !held.has(o))).toEqual([]);
+      // Acking every delivery (redeliveries included) frees the slots again.
+      await g.ack(
+        'window-claim',
+        'wc',
+        m.records.map((r) => r.ackId),
+      );
+      const before = m.records.length;
+      await m.stream.until('new records after the acks', (rs) => rs.length >= before + 2, deadline);
+      expect(offsets(m.records.slice(before, before + 2))).toEqual(offsets(a.slice(2, 4)));
+      await m.ackNew();
+      await m.cancel(deadline);
+    });
+
+    if (options.durable !== false)
+      it('frees a slot when the ack comes through another instance (proxy replica)', async () => {
+        const a = await appendAll('window-replica', 3);
+        const m = member('window-replica', 'wr', 'c1', { maxInFlight: 1 });
+        await m.stream.atLeast(1, 'the first record', deadline);
+        const replica = await factory({ namespace, limits: MESSAGING_CONFORMANCE_LIMITS });
+        try {
+          const r = groupClient(replica.get(StreamConsumerGroups)!, namespace);
+          await r.ack('window-replica', 'wr', [m.records[0]!.ackId]);
+          // Well before the 30 s default claim timeout.
+          await m.stream.atLeast(2, 'the second record after an ack through the replica', deadline);
+          await pause(SETTLE_MS);
+          expect(offsets(m.records)).toEqual(offsets(a.slice(0, 2)));
+          await r.ack('window-replica', 'wr', [m.records[1]!.ackId]);
+          await m.stream.atLeast(3, 'the third record', deadline);
+          await r.ack('window-replica', 'wr', [m.records[2]!.ackId]);
+        } finally {
+          await replica.close();
+        }
+        await m.cancel(deadline);
+      });
 
     it('gives every group all records, independently', async () => {
       const a = await appendAll('multi', 4);
