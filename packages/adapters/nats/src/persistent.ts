@@ -95,6 +95,7 @@ export class PersistentPubSub {
       deleteSubscription: (req, ctx) =>
         b.call(async () => {
           const jsm = await b.jsm();
+          this.durable.forget(this.names.durableTopicsStream, this.consumer(req.topic, req.subscription));
           try {
             return {
               deleted: await jsm.consumers.delete(
@@ -118,31 +119,36 @@ export class PersistentPubSub {
     const stream = this.names.durableTopicsStream;
     const name = this.consumer(req.topic, req.subscription);
     let ackWaitMs = orDefault(req.ackWaitMs, MESSAGING_DEFAULTS.ackWaitMs);
+    /** Which incarnation of the consumer this is (a deleted and recreated subscription is another). */
+    let created = '';
     await b.call(async () => {
       await this.ensure();
       const jsm = await b.jsm();
       try {
         // An existing subscription keeps the ack wait it was created with.
-        ackWaitMs =
-          Math.round(((await jsm.consumers.info(stream, name)).config.ack_wait ?? 0) / 1e6) || ackWaitMs;
+        const info = await jsm.consumers.info(stream, name);
+        created = info.created;
+        ackWaitMs = Math.round((info.config.ack_wait ?? 0) / 1e6) || ackWaitMs;
       } catch (err) {
         if (!isConsumerNotFound(err)) throw err;
-        await jsm.consumers.add(stream, {
-          durable_name: name,
-          filter_subject: this.names.durableTopicSubject(req.topic),
-          ack_policy: AckPolicy.Explicit,
-          ack_wait: nanos(ackWaitMs),
-          deliver_policy: DeliverPolicy.New,
-          max_deliver: -1,
-          max_ack_pending: -1,
-        });
+        created = (
+          await jsm.consumers.add(stream, {
+            durable_name: name,
+            filter_subject: this.names.durableTopicSubject(req.topic),
+            ack_policy: AckPolicy.Explicit,
+            ack_wait: nanos(ackWaitMs),
+            deliver_policy: DeliverPolicy.New,
+            max_deliver: -1,
+            max_ack_pending: -1,
+          })
+        ).created;
       }
     });
     yield {
       event: { case: 'subscribed' as const, value: { subscriptionId: `${req.topic}/${req.subscription}` } },
     };
     const maxInFlight = orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight);
-    for await (const m of this.durable.deliver(b, stream, name, maxInFlight, ackWaitMs, signal)) {
+    for await (const m of this.durable.deliver(b, stream, name, maxInFlight, ackWaitMs, signal, created)) {
       const token = m.reply ? parseAckSubject(m.reply) : undefined;
       yield {
         event: {

@@ -6,6 +6,8 @@ export interface AckToken {
   readonly consumer: string;
   readonly deliveryCount: number;
   readonly streamSeq: number;
+  /** The consumer's delivery sequence: the order in which the server handed deliveries out. */
+  readonly consumerSeq: number;
   readonly timestampMs: number;
 }
 
@@ -18,12 +20,13 @@ export function parseAckSubject(reply: string): AckToken | undefined {
   if (t[0] !== '$JS' || t[1] !== 'ACK') return undefined;
   const base = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
   if (base < 0) return undefined;
-  const [stream, consumer, dc, sseq, , ts] = t.slice(base, base + 6);
+  const [stream, consumer, dc, sseq, cseq, ts] = t.slice(base, base + 6);
   const token = {
     stream: stream ?? '',
     consumer: consumer ?? '',
     deliveryCount: Number(dc),
     streamSeq: Number(sseq),
+    consumerSeq: Number(cseq),
     timestampMs: Math.floor(Number(BigInt(ts ?? '0') / 1_000_000n)),
   };
   return Number.isSafeInteger(token.streamSeq) && token.streamSeq > 0 ? token : undefined;
@@ -33,7 +36,7 @@ export function parseAckSubject(reply: string): AckToken | undefined {
 export interface PullResult {
   readonly messages: Msg[];
   readonly status: number;
-  /** Resolves when the server-side request is over (it may outlive an abort by up to `expiresMs`; late deliveries into it are nak'ed). */
+  /** Resolves when the server-side request is over (it may outlive an abort by up to `expiresMs`; see `late`). */
   readonly over: Promise<void>;
 }
 
@@ -42,6 +45,11 @@ export interface PullOptions {
   readonly batch: number;
   /** Wait up to this long for the batch; omitted → answer with what is available now (no_wait). */
   readonly expiresMs?: number;
+  /**
+   * Takes a delivery that reached the request after `signal` aborted (the request lives on at the server
+   * until it expires). Omitted → such deliveries are nak'ed at once.
+   */
+  readonly late?: (m: Msg) => void;
 }
 
 /**
@@ -53,8 +61,9 @@ export interface PullOptions {
  * On abort the request still lives at the server until it expires (JetStream cannot cancel it), and a
  * message published meanwhile may be handed to it. Dropping the inbox would lose such a delivery until its
  * ack wait passes (then it returns late, as a redelivery, after newer messages). So the inbox stays until
- * the request is over, and whatever arrives after the abort is nak'ed at once: the consumer redelivers it
- * immediately, before newer messages, to the next stream that pulls.
+ * the request is over, and whatever arrives after the abort goes to `opts.late` (durable streams hold it
+ * for the next stream of the same consumer, see durable.ts), else is nak'ed at once: the consumer then
+ * redelivers it immediately, before newer messages, to the next request.
  */
 export async function pull(
   nc: NatsConnection,
@@ -87,7 +96,8 @@ export async function pull(
           break;
         }
         if (abandoned) {
-          if (m.reply) sendAck(nc, m.reply, '-NAK');
+          if (opts.late) opts.late(m);
+          else if (m.reply && !nc.isClosed()) sendAck(nc, m.reply, '-NAK');
           continue;
         }
         out.push(m);

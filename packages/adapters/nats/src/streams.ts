@@ -171,6 +171,7 @@ export class JetStreams {
           .then(() => ({})),
       deleteGroup: (req, ctx) =>
         b.call(async () => {
+          this.durable.forget(this.names.stream(req.stream), this.groupConsumer(req.group));
           try {
             const deleted = await (await b.jsm()).consumers.delete(
               this.names.stream(req.stream),
@@ -199,26 +200,31 @@ export class JetStreams {
     const stream = this.names.stream(req.stream);
     const name = this.groupConsumer(req.group);
     let claimMs = orDefault(req.claimTimeoutMs, MESSAGING_DEFAULTS.claimTimeoutMs);
+    /** Which incarnation of the group this is (a deleted and recreated group is another). */
+    let created = '';
     await b.call(async () => {
       await this.ensure(req.stream);
       const jsm = await b.jsm();
       try {
-        claimMs =
-          Math.round(((await jsm.consumers.info(stream, name)).config.ack_wait ?? 0) / 1e6) || claimMs;
+        const info = await jsm.consumers.info(stream, name);
+        created = info.created;
+        claimMs = Math.round((info.config.ack_wait ?? 0) / 1e6) || claimMs;
       } catch (err) {
         if (!isConsumerNotFound(err)) throw err;
-        await jsm.consumers.add(stream, {
-          durable_name: name,
-          ack_policy: AckPolicy.Explicit,
-          ack_wait: nanos(claimMs),
-          deliver_policy: req.start === GroupStart.EARLIEST ? DeliverPolicy.All : DeliverPolicy.New,
-          max_deliver: -1,
-          max_ack_pending: -1,
-        });
+        created = (
+          await jsm.consumers.add(stream, {
+            durable_name: name,
+            ack_policy: AckPolicy.Explicit,
+            ack_wait: nanos(claimMs),
+            deliver_policy: req.start === GroupStart.EARLIEST ? DeliverPolicy.All : DeliverPolicy.New,
+            max_deliver: -1,
+            max_ack_pending: -1,
+          })
+        ).created;
       }
     });
     const maxInFlight = orDefault(req.maxInFlight, MESSAGING_DEFAULTS.maxInFlight);
-    for await (const m of this.durable.deliver(b, stream, name, maxInFlight, claimMs, signal)) {
+    for await (const m of this.durable.deliver(b, stream, name, maxInFlight, claimMs, signal, created)) {
       const token = m.reply ? parseAckSubject(m.reply) : undefined;
       yield {
         offset: BigInt(token?.streamSeq ?? 0),
