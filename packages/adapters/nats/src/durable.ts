@@ -22,7 +22,7 @@ const NAK_MARGIN_MS = 250;
  * timer, and a pull sent the moment the wait passed could be handed a NEW record first, taking a stuck
  * member past its max_in_flight.
  */
-const REDELIVERY_MARGIN_MS = 250;
+const REDELIVERY_MARGIN_MS = 500;
 
 /**
  * Unacked deliveries of one response stream. An entry leaves when it is acked or nak'ed, through this
