@@ -2,7 +2,7 @@
 // `<prefix>.<ns>..acks`, checked in the broker with independent librdkafka clients (not through the adapter):
 // the relayed record names the group (record key) and the ack ids, and the member's instance commits them,
 // so the group's committed offset in Kafka moves past the acked record.
-import rdkafka, { type Message as KafkaMessage } from '@confluentinc/kafka-javascript';
+import rdkafka from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pollUntil, utf8 } from '@prism/pubsub-basic/conformance';
 import { instantiatePlugin, type PluginHandle } from '@prism/sdk';
@@ -11,41 +11,10 @@ import { streamClient } from '@prism/stream-basic/conformance';
 import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { groupClient } from '@prism/stream-consumer-groups/conformance';
 import { testServerUrl } from '@prism/testing';
+import { bootstrap, readTopic } from './broker.test-util.js';
 import plugin from './index.js';
 
-const bootstrap = () => testServerUrl('kafka').replace(/^kafka:\/\//, '');
 const config = () => ({ brokers: [testServerUrl('kafka')], min_session_timeout_ms: 1000 });
-
-/** Every record of partition 0 of `topic`, read by an independent group-less consumer. */
-async function readAll(topic: string, expected: number): Promise<KafkaMessage[]> {
-  const consumer = new rdkafka.KafkaConsumer(
-    { 'bootstrap.servers': bootstrap(), 'group.id': `check-${Date.now()}`, 'enable.auto.commit': false },
-    { 'auto.offset.reset': 'earliest' },
-  );
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({}, (err) => (err ? reject(err) : resolve())),
-  );
-  try {
-    consumer.assign([{ topic, partition: 0, offset: 0 }]);
-    consumer.setDefaultConsumeTimeout(200);
-    const got: KafkaMessage[] = [];
-    await pollUntil(
-      `${expected} records in ${topic}`,
-      async () => {
-        const batch = await new Promise<KafkaMessage[]>((resolve, reject) =>
-          consumer.consume(100, (err, ms) => (err ? reject(err) : resolve(ms))),
-        );
-        got.push(...batch);
-        return got.length >= expected;
-      },
-      30_000,
-      10,
-    );
-    return got;
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-  }
-}
 
 /** The group's committed offset of partition 0 of `topic` (-1: none), via an independent admin client. */
 async function committed(groupId: string, topic: string): Promise<number> {
@@ -90,7 +59,7 @@ describe('kafka acks relayed between instances', () => {
       const first = m.records[0]!.ackId;
       await groupClient(b.get(StreamConsumerGroups)!, namespace).ack('jobs', 'workers', [first]);
       const groupId = `prism.${namespace}.jobs.workers`;
-      const [relayed] = await readAll(`prism.${namespace}..acks`, 1);
+      const [relayed] = await readTopic(`prism.${namespace}..acks`, 1, 1);
       expect(String(relayed!.key)).toBe(groupId);
       expect(String(relayed!.value)).toBe(first);
       // The member's instance committed past the record acked on the other instance, and got the next one.

@@ -2,9 +2,9 @@
 // through the adapter): records spread over the partitions of an 8-partition topic, their keys are the
 // record keys, and librdkafka's own murmur2 partitioner puts the same keys on the same partitions.
 import { create } from '@bufbuild/protobuf';
-import rdkafka, { type Message as KafkaMessage } from '@confluentinc/kafka-javascript';
+import rdkafka from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pollUntil, utf8 } from '@prism/pubsub-basic/conformance';
+import { utf8 } from '@prism/pubsub-basic/conformance';
 import { instantiatePlugin, type PluginHandle } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { streamClient } from '@prism/stream-basic/conformance';
@@ -14,41 +14,10 @@ import {
   StreamPartitioning,
 } from '@prism/stream-partitioning';
 import { testServerUrl } from '@prism/testing';
+import { bootstrap, readTopic } from './broker.test-util.js';
 import plugin from './index.js';
 
-const bootstrap = () => testServerUrl('kafka').replace(/^kafka:\/\//, '');
 const ctx = { signal: new AbortController().signal };
-
-/** Every record of `topic` (partitions 0..n-1), read by an independent group-less consumer. */
-async function readTopic(topic: string, partitions: number, expected: number): Promise<KafkaMessage[]> {
-  const consumer = new rdkafka.KafkaConsumer(
-    { 'bootstrap.servers': bootstrap(), 'group.id': `check-${Date.now()}`, 'enable.auto.commit': false },
-    { 'auto.offset.reset': 'earliest' },
-  );
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({}, (err) => (err ? reject(err) : resolve())),
-  );
-  try {
-    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })));
-    consumer.setDefaultConsumeTimeout(200);
-    const got: KafkaMessage[] = [];
-    await pollUntil(
-      `${expected} records in ${topic}`,
-      async () => {
-        const batch = await new Promise<KafkaMessage[]>((resolve, reject) =>
-          consumer.consume(100, (err, ms) => (err ? reject(err) : resolve(ms))),
-        );
-        got.push(...batch);
-        return got.length >= expected;
-      },
-      30_000,
-      10,
-    );
-    return got;
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-  }
-}
 
 /** Produces keyed records with librdkafka's murmur2 partitioner choosing the partition; resolves them. */
 async function produceWithMurmur2(topic: string, keys: readonly string[]): Promise<Map<string, number>> {

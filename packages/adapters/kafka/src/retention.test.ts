@@ -9,9 +9,9 @@ import { instantiatePlugin, PluginConfigError } from '@prism/sdk';
 import { StreamBasic } from '@prism/stream-basic';
 import { streamClient } from '@prism/stream-basic/conformance';
 import { runKafkaTool, testServerUrl } from '@prism/testing';
+import { bootstrap } from './broker.test-util.js';
 import plugin from './index.js';
 
-const bootstrap = () => testServerUrl('kafka').replace(/^kafka:\/\//, '');
 const ctx = { signal: new AbortController().signal };
 
 /** The topic's configs as ConfigCommand describes them (`--all`: defaults included). */
