@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface } from '@prism/keyvalue-basic';
 import { KeyValueScanInterface } from '@prism/keyvalue-scan';
 import { KeyValueTTLInterface } from '@prism/keyvalue-ttl';
-import { ListBasicInterface } from '@prism/list-basic';
+import { ListRangeInterface } from '@prism/list-range';
 import { createDatabase, startRedis, type TestServer, testServerUrl } from '@prism/testing';
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
@@ -130,8 +130,10 @@ namespaces:
   });
 
   it('answers UNIMPLEMENTED for an interface the backend does not declare', async () => {
-    const list = createClient(ListBasicInterface, transport());
-    expect(await codeOf(list.length({ namespace: 'kv-postgres', key: 'l' }))).toBe(Code.Unimplemented);
+    const list = createClient(ListRangeInterface, transport());
+    expect(await codeOf(list.range({ namespace: 'kv-postgres', key: 'l', stop: -1n }))).toBe(
+      Code.Unimplemented,
+    );
   });
 
   it('fails fast with UNAVAILABLE while Redis is down and recovers without a proxy restart', async () => {
