@@ -16,7 +16,7 @@ describe('prismctl backends list', () => {
     expect(r.out).toMatch(/^sqlite\s+\S+\s+embedded\s+keyvalue: /m);
     // A cell spanning lines: the models of one backend, one per line.
     expect(r.out).toMatch(
-      /^nats\s+\S+\s+server\s+pubsub: basic, persistent, wildcards\n\s+stream: basic, consumer_groups, replay\n\s+queue: /m,
+      /^nats\s+\S+\s+server\s+pubsub: basic, filtering, ordering, persistent, wildcards\n\s+stream: basic, consumer_groups, replay, retention\n\s+queue: basic, dead_letter, delayed, visibility\n/m,
     );
   });
 
@@ -39,6 +39,16 @@ describe('prismctl backends list', () => {
         'keyvalue_scan',
         'keyvalue_transactional',
         'keyvalue_ttl',
+        'list_basic',
+        'set_basic',
+        'set_cardinality',
+        'set_operations',
+        'set_random',
+        'sortedset_basic',
+        'sortedset_lex',
+        'sortedset_operations',
+        'sortedset_range',
+        'sortedset_rank',
       ],
     });
   });
@@ -70,7 +80,7 @@ describe('prismctl backends find', () => {
       '--json',
     ]);
     expect(comma.code).toBe(0);
-    expect(json<BackendInfo[]>(comma).map((b) => b.type)).toEqual(['memstore', 'postgres', 'nats']);
+    expect(json<BackendInfo[]>(comma).map((b) => b.type)).toEqual(['memstore', 'redis', 'postgres', 'nats']);
     expect(repeated.out).toBe(comma.out);
 
     const human = await prismctl(['backends', 'find', '--interface', 'keyvalue_ttl']);
@@ -84,14 +94,26 @@ describe('prismctl backends find', () => {
   });
 
   it('exits 1 when no backend implements them all', async () => {
-    // set_basic is a known flavour no adapter implements yet.
-    const r = await prismctl(['backends', 'find', '--interface', 'keyvalue_basic,set_basic']);
+    // timeseries_basic is a known flavour no adapter implements yet.
+    const r = await prismctl(['backends', 'find', '--interface', 'keyvalue_basic,timeseries_basic']);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toBe('no backend implements keyvalue_basic + set_basic');
+    expect(r.err).toBe('no backend implements keyvalue_basic + timeseries_basic');
+    // Each implemented somewhere (kafka: partitioning; redis, nats: retention), but together only on memstore.
+    const apart = await prismctl(
+      ['backends', 'find', '--interface', 'stream_partitioning,stream_retention'],
+      {
+        catalog: () => new PluginCatalog(['redis', 'nats', 'kafka']),
+      },
+    );
+    expect([apart.code, apart.out, apart.err]).toEqual([
+      1,
+      '',
+      'no backend implements stream_partitioning + stream_retention',
+    ]);
     const j = await prismctl(['backends', 'find', '--interface', 'list_basic,kafka_x', '--json']);
     expect(j.code).toBe(2); // kafka_x is not <model>_<feature>
-    const none = await prismctl(['backends', 'find', '--interface', 'set_basic', '--json']);
+    const none = await prismctl(['backends', 'find', '--interface', 'graph_basic', '--json']);
     expect([none.code, json(none)]).toEqual([1, []]);
   });
 

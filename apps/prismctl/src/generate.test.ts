@@ -116,10 +116,16 @@ describe('prismctl generate config', () => {
       '      config: { path: "./prism-keyvalue.db" }',
     );
 
-    const noEmbedded = await prismctl(['generate', 'config', '--model', 'list', '--embedded', '--json'], {
-      catalog: () => new PluginCatalog(['redis', 'sqlite']),
+    // sqlite serves lists but not list_blocking, so --embedded falls back to the server backend.
+    const noEmbedded = await prismctl(
+      ['generate', 'config', '--model', 'list', '--needs', 'blocking', '--embedded', '--json'],
+      { catalog: () => new PluginCatalog(['redis', 'sqlite']) },
+    );
+    expect(json<GeneratedConfig>(noEmbedded)).toMatchObject({
+      backend: 'redis',
+      embedded: false,
+      alternatives: [],
     });
-    expect(json<GeneratedConfig>(noEmbedded)).toMatchObject({ backend: 'redis', embedded: false });
   });
 
   it('prints JSON with the YAML and the choice', async () => {
@@ -132,10 +138,11 @@ describe('prismctl generate config', () => {
       name: 'queue',
       model: 'queue',
       needs: ['queue_basic', 'queue_delayed'],
-      backend: 'postgres',
+      backend: 'redis',
       embedded: false,
       reason: expect.any(String),
       alternatives: [
+        { type: 'postgres', embedded: false },
         { type: 'nats', embedded: false },
         { type: 'memstore', embedded: true },
       ],
@@ -143,9 +150,9 @@ describe('prismctl generate config', () => {
   });
 
   it('exits 1 when no backend fits, or the one asked for does not', async () => {
-    const none = await prismctl(['generate', 'config', '--model', 'set']);
+    const none = await prismctl(['generate', 'config', '--model', 'timeseries']);
     expect([none.code, none.out]).toEqual([1, '']);
-    expect(none.err).toBe('no installed backend implements all of set_basic');
+    expect(none.err).toBe('no installed backend implements all of timeseries_basic');
 
     const partial = await prismctl(
       ['generate', 'config', '--model', 'pubsub', '--needs', 'persistent,wildcards'],
@@ -158,10 +165,10 @@ describe('prismctl generate config', () => {
       'no installed backend implements all of pubsub_basic, pubsub_persistent, pubsub_wildcards (redis lacks pubsub_persistent; kafka lacks pubsub_wildcards)',
     );
 
-    const lacks = await prismctl(['generate', 'config', '--model', 'queue', '--backend', 'redis']);
+    const lacks = await prismctl(['generate', 'config', '--model', 'queue', '--backend', 'sqlite']);
     expect(lacks.code).toBe(1);
     expect(lacks.err).toBe(
-      'backend redis does not implement queue_basic; backends implementing queue_basic: memstore, postgres, nats',
+      'backend sqlite does not implement queue_basic; backends implementing queue_basic: memstore, redis, postgres, nats',
     );
 
     const missing = await prismctl(['generate', 'config', '--model', 'keyvalue', '--backend', 'nosuch'], {

@@ -11,7 +11,12 @@ describe('prismctl patterns list', () => {
     expect(r.out).toMatch(
       /^keyvalue\s+model\s+basic, batch, cas, scan, transactional, ttl\s+memstore, redis, postgres, sqlite\s+served$/m,
     );
-    expect(r.out).toMatch(/^set\s+model\s+basic\s+-\s+no installed backend implements set_basic$/m);
+    expect(r.out).toMatch(
+      /^set\s+model\s+basic, cardinality, operations, random\s+memstore, redis, postgres, sqlite\s+served$/m,
+    );
+    expect(r.out).toMatch(
+      /^timeseries\s+model\s+basic\s+-\s+no installed backend implements timeseries_basic$/m,
+    );
     expect(r.out).toMatch(
       /^multicast-registry\s+slots\s+registry, messaging, durability \(optional\)\s+.*not served by this proxy version$/m,
     );
@@ -25,7 +30,9 @@ describe('prismctl patterns list', () => {
     expect(stream.flavours.map((f) => f.interface)).toEqual([
       'stream_basic',
       'stream_consumer_groups',
+      'stream_partitioning',
       'stream_replay',
+      'stream_retention',
     ]);
     expect(stream.flavours[1]).toEqual({
       interface: 'stream_consumer_groups',
@@ -42,8 +49,11 @@ describe('prismctl patterns describe', () => {
     const r = await prismctl(['patterns', 'describe', 'queue']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('queue: single-backend pattern (served)');
-    expect(r.out).toMatch(/^queue_basic\s+\(always\)\s+memstore, postgres, nats$/m);
-    expect(r.out).toMatch(/^queue_visibility\s+needs: \{ visibility: true \}\s+memstore, postgres, nats$/m);
+    expect(r.out).toMatch(/^queue_basic\s+\(always\)\s+memstore, redis, postgres, nats$/m);
+    expect(r.out).toMatch(/^queue_priority\s+needs: \{ priority: true \}\s+memstore, redis$/m);
+    expect(r.out).toMatch(
+      /^queue_visibility\s+needs: \{ visibility: true \}\s+memstore, redis, postgres, nats$/m,
+    );
   });
 
   it('describes a slot pattern: its slots, required and optional interfaces and the backends for each', async () => {
@@ -56,7 +66,7 @@ describe('prismctl patterns describe', () => {
     expect(r.out).toMatch(
       /^messaging\s+no\s+pubsub_basic\s+pubsub_persistent\s+memstore\*, redis, postgres, nats\*, kafka\*$/m,
     );
-    expect(r.out).toMatch(/^durability\s+yes\s+queue_basic\s+-\s+memstore, postgres, nats$/m);
+    expect(r.out).toMatch(/^durability\s+yes\s+queue_basic\s+-\s+memstore, redis, postgres, nats$/m);
     expect(r.out).toContain('* also implements every optional interface of the slot');
 
     const j = json<SlotPatternInfo>(await prismctl(['patterns', 'describe', 'multicast-registry', '--json']));
