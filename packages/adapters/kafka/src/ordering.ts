@@ -12,6 +12,7 @@ import { keySet, type PubSubOrderingImpl } from '@prism/pubsub-ordering';
 import { DroppingBuffer, type PluginContext, unavailable } from '@prism/sdk';
 import { partitionForKey } from '@prism/stream-partitioning';
 import { type KafkaBackend, mapKafkaError, recordId, toMessage } from './client.js';
+import { tailConsumer } from './tail.js';
 
 type Ordered = { message: ReturnType<typeof toMessage>; orderingKey: string };
 
@@ -45,22 +46,7 @@ class OrderedTail {
 
   async open(): Promise<void> {
     this.partitions = await this.source.partitionsOf(this.topic);
-    const highs = await Promise.all(this.partitions.map((p) => this.backend.watermarks(this.topic, p)));
-    const consumer = await this.backend.consumer({
-      // Never joins the group (manual assignment); librdkafka just requires an id.
-      'group.id': `prism-tail-${randomUUID()}`,
-      'auto.offset.reset': 'latest',
-      'fetch.wait.max.ms': 100,
-    });
-    this.#consumer = consumer;
-    consumer.assign(
-      this.partitions.map((partition, i) => ({ topic: this.topic, partition, offset: highs[i]!.highOffset })),
-    );
-    // Flowing mode: librdkafka delivers each partition's records in log order on one callback.
-    consumer.consume((err, m) => {
-      // In flowing mode the callback gets one record at a time (the typings describe batch mode).
-      if (!err && m) this.#deliver(m as unknown as KafkaMessage);
-    });
+    this.#consumer = await tailConsumer(this.backend, this.topic, this.partitions, (m) => this.#deliver(m));
   }
 
   #deliver(m: KafkaMessage): void {

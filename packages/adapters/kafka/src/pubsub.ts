@@ -7,6 +7,7 @@ import type { KafkaConsumer, Message as KafkaMessage } from '@confluentinc/kafka
 import type { PubSubBasicImpl } from '@prism/pubsub-basic';
 import { DroppingBuffer, type PluginContext } from '@prism/sdk';
 import { type KafkaBackend, mapKafkaError, recordId, toMessage } from './client.js';
+import { tailConsumer } from './tail.js';
 
 type Msg = ReturnType<typeof toMessage>;
 
@@ -31,22 +32,8 @@ class TopicTail {
   async open(): Promise<void> {
     await this.backend.ensureTopic(this.topic);
     this.partitions = (await this.backend.partitions(this.topic)) ?? [0];
-    const highs = await Promise.all(this.partitions.map((p) => this.backend.watermarks(this.topic, p)));
-    const consumer = await this.backend.consumer({
-      // Never joins the group (manual assignment); librdkafka just requires an id.
-      'group.id': `prism-tail-${randomUUID()}`,
-      'auto.offset.reset': 'latest',
-      'fetch.wait.max.ms': 100,
-    });
-    this.#consumer = consumer;
-    consumer.assign(
-      this.partitions.map((partition, i) => ({ topic: this.topic, partition, offset: highs[i]!.highOffset })),
-    );
-    // Flowing mode: a dedicated thread pushes records; at-most-once buffers drop what a slow client can't take.
-    consumer.consume((err, m) => {
-      // In flowing mode the callback gets one record at a time (the typings describe batch mode).
-      if (!err && m) this.#deliver(m as unknown as KafkaMessage);
-    });
+    // At-most-once: the subscriptions' buffers drop what a slow client can't take.
+    this.#consumer = await tailConsumer(this.backend, this.topic, this.partitions, (m) => this.#deliver(m));
   }
 
   #deliver(m: KafkaMessage): void {
