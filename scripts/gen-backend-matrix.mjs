@@ -24,7 +24,25 @@ const BACKEND_ORDER = [
   'kafka',
   's3',
   'clickhouse',
+  'gremlin',
   'neptune',
+];
+// The nine backends of the design's catalog, with the real server each adapter's tests run against
+// (packages/testing starts them), or for a backend without an adapter package yet, why.
+const CATALOG = [
+  ['MemStore', 'memstore', 'in process'],
+  ['Redis', 'redis', 'redis-server from Debian'],
+  ['PostgreSQL', 'postgres', 'PostgreSQL from Debian'],
+  ['SQLite', 'sqlite', 'better-sqlite3 (embedded SQLite)'],
+  ['NATS / JetStream', 'nats', 'nats-server -js from Debian'],
+  ['Kafka', 'kafka', 'Apache Kafka 4 broker (KRaft) from Maven Central'],
+  ['S3 / MinIO', 's3', 'object storage (object_basic) comes with the pattern layer'],
+  ['ClickHouse', 'clickhouse', "Debian's clickhouse-server 18.16"],
+  [
+    'Neptune (Gremlin)',
+    'gremlin, neptune',
+    'Gremlin-compatible, tested against Apache TinkerPop Gremlin Server from Maven Central',
+  ],
 ];
 // Row order: data models in catalog order; within a model, "basic" first, then alphabetically.
 const MODEL_ORDER = [
@@ -130,7 +148,19 @@ function render(adapters) {
         .sort((x, y) => interfaceOrder(x, y) || rank(BACKEND_ORDER, x.type) - rank(BACKEND_ORDER, y.type))
         .map((o) => `| \`${o.type}\` | \`${o.name}\` | ${o.why.replace(/\|/g, '\\|')} |`),
     );
+  const types = new Set(adapters.map((a) => a.type));
   lines.push(
+    '',
+    '## The design catalog',
+    '',
+    '| backend | `backend.type` | tested against |',
+    '| --- | --- | --- |',
+    ...CATALOG.map(([name, type, tested]) => {
+      const shipped = type.split(', ').filter((t) => types.has(t));
+      return shipped.length
+        ? `| ${name} | ${shipped.map((t) => `\`${t}\``).join(', ')} | ${tested} |`
+        : `| ${name} | — | no adapter in this version: ${tested} |`;
+    }),
     '',
     '## Backends',
     '',

@@ -12,6 +12,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v h2load >/dev/null || need+=(nghttp2-client)
 # redis-benchmark: the direct-Redis throughput row (Debian installs redis-tools with redis-server).
 command -v redis-benchmark >/dev/null || need+=(redis-tools)
+# clickhouse-server (Debian's 18.16): the ClickHouse adapter's tests start it (@prism/testing startClickHouse).
+[ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null || need+=(clickhouse-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "• installing ${need[*]} with apt-get"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

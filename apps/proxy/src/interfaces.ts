@@ -1,3 +1,10 @@
+import { DocumentBasic } from '@prism/document-basic';
+import { DocumentIndexing } from '@prism/document-indexing';
+import { DocumentQuery } from '@prism/document-query';
+import { GraphAnalytics } from '@prism/graph-analytics';
+import { GraphBasic } from '@prism/graph-basic';
+import { GraphQuery } from '@prism/graph-query';
+import { GraphTraversal } from '@prism/graph-traversal';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { KeyValueCAS } from '@prism/keyvalue-cas';
@@ -33,6 +40,10 @@ import { StreamConsumerGroups } from '@prism/stream-consumer-groups';
 import { StreamPartitioning } from '@prism/stream-partitioning';
 import { StreamReplay } from '@prism/stream-replay';
 import { StreamRetention } from '@prism/stream-retention';
+import { TimeSeriesAggregation } from '@prism/timeseries-aggregation';
+import { TimeSeriesBasic } from '@prism/timeseries-basic';
+import { TimeSeriesInterpolation } from '@prism/timeseries-interpolation';
+import { TimeSeriesRetention } from '@prism/timeseries-retention';
 
 /**
  * Every interface flavour the proxy serves. Each is mounted once; a namespace whose backend lacks one
@@ -73,4 +84,15 @@ export const KNOWN_INTERFACES: readonly InterfaceDefinition[] = [
   StreamPartitioning,
   StreamReplay,
   StreamRetention,
+  TimeSeriesBasic,
+  TimeSeriesAggregation,
+  TimeSeriesRetention,
+  TimeSeriesInterpolation,
+  GraphBasic,
+  GraphTraversal,
+  GraphQuery,
+  GraphAnalytics,
+  DocumentBasic,
+  DocumentQuery,
+  DocumentIndexing,
 ];

@@ -28,9 +28,9 @@ export const KNOWN_FLAVOURS: Readonly<Record<Model, readonly string[]>> = {
   queue: ['basic', 'visibility', 'dead_letter', 'delayed', 'priority'],
   set: ['basic', 'operations', 'cardinality', 'random'],
   sortedset: ['basic', 'range', 'rank', 'operations', 'lex'],
-  timeseries: ['basic'],
-  graph: ['basic'],
-  document: ['basic'],
+  timeseries: ['basic', 'aggregation', 'retention', 'interpolation'],
+  graph: ['basic', 'traversal', 'query', 'analytics'],
+  document: ['basic', 'query', 'indexing'],
   object: ['basic'],
 };
 

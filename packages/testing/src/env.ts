@@ -1,7 +1,7 @@
 import { readLog } from './process.js';
 
 /** Backend kinds the jest glue can start once per test run. */
-export type TestServerKind = 'redis' | 'postgres' | 'nats' | 'kafka';
+export type TestServerKind = 'redis' | 'postgres' | 'nats' | 'kafka' | 'clickhouse' | 'gremlin';
 
 /** Environment variable prefix per kind: `<prefix>_URL` holds the URL, `<prefix>_LOG` the log file. */
 export const TEST_ENV_PREFIX: Readonly<Record<string, string>> = {
@@ -9,6 +9,8 @@ export const TEST_ENV_PREFIX: Readonly<Record<string, string>> = {
   postgres: 'PRISM_TEST_PG',
   nats: 'PRISM_TEST_NATS',
   kafka: 'PRISM_TEST_KAFKA',
+  clickhouse: 'PRISM_TEST_CLICKHOUSE',
+  gremlin: 'PRISM_TEST_GREMLIN',
 };
 
 function prefixOf(kind: string): string {

@@ -1,5 +1,12 @@
 // Every interface flavour's conformance suite, by interface name, called with what the adapter declares.
 // suites.test.ts checks that every contract package under packages/interfaces has an entry here.
+import { describeDocumentBasicConformance } from '@prism/document-basic/conformance';
+import { describeDocumentIndexingConformance } from '@prism/document-indexing/conformance';
+import { describeDocumentQueryConformance } from '@prism/document-query/conformance';
+import { describeGraphAnalyticsConformance } from '@prism/graph-analytics/conformance';
+import { describeGraphBasicConformance } from '@prism/graph-basic/conformance';
+import { describeGraphQueryConformance } from '@prism/graph-query/conformance';
+import { describeGraphTraversalConformance } from '@prism/graph-traversal/conformance';
 import { describeKeyValueBasicConformance } from '@prism/keyvalue-basic/conformance';
 import { describeKeyValueBatchConformance } from '@prism/keyvalue-batch/conformance';
 import { describeKeyValueCASConformance } from '@prism/keyvalue-cas/conformance';
@@ -35,6 +42,10 @@ import { describeStreamConsumerGroupsConformance } from '@prism/stream-consumer-
 import { describeStreamPartitioningConformance } from '@prism/stream-partitioning/conformance';
 import { describeStreamReplayConformance } from '@prism/stream-replay/conformance';
 import { describeStreamRetentionConformance } from '@prism/stream-retention/conformance';
+import { describeTimeSeriesAggregationConformance } from '@prism/timeseries-aggregation/conformance';
+import { describeTimeSeriesBasicConformance } from '@prism/timeseries-basic/conformance';
+import { describeTimeSeriesInterpolationConformance } from '@prism/timeseries-interpolation/conformance';
+import { describeTimeSeriesRetentionConformance } from '@prism/timeseries-retention/conformance';
 
 /** What a suite may know about the adapter under test. */
 export interface SuiteContext {
@@ -89,4 +100,19 @@ export const CONFORMANCE_SUITES: Readonly<Record<string, ConformanceSuite>> = {
   stream_consumer_groups: (l, f, c) => describeStreamConsumerGroupsConformance(l, f, c.messaging),
   stream_retention: (l, f, c) => describeStreamRetentionConformance(l, f, c.messaging),
   stream_partitioning: (l, f, c) => describeStreamPartitioningConformance(l, f, c.messaging),
+  document_basic: (l, f) => describeDocumentBasicConformance(l, f),
+  document_query: (l, f) => describeDocumentQueryConformance(l, f),
+  document_indexing: (l, f) => describeDocumentIndexingConformance(l, f),
+  graph_basic: (l, f) => describeGraphBasicConformance(l, f),
+  graph_traversal: (l, f) => describeGraphTraversalConformance(l, f),
+  graph_query: (l, f) => describeGraphQueryConformance(l, f),
+  graph_analytics: (l, f) => describeGraphAnalyticsConformance(l, f),
+  timeseries_basic: (l, f) => describeTimeSeriesBasicConformance(l, f),
+  timeseries_aggregation: (l, f) => describeTimeSeriesAggregationConformance(l, f),
+  timeseries_retention: (l, f, c) =>
+    describeTimeSeriesRetentionConformance(l, f, {
+      aggregation: c.has('timeseries_aggregation'),
+      interpolation: c.has('timeseries_interpolation'),
+    }),
+  timeseries_interpolation: (l, f) => describeTimeSeriesInterpolationConformance(l, f),
 };

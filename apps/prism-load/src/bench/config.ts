@@ -5,6 +5,9 @@ export interface BackendUrls {
   readonly nats?: string;
   /** Kafka bootstrap (`host:port`): only the Kafka row's own proxy gets it (the broker starts for that row). */
   readonly kafka?: string;
+  /** ClickHouse HTTP URL and Gremlin Server URL: only the model rows' own proxy gets them. */
+  readonly clickhouse?: string;
+  readonly gremlin?: string;
 }
 
 /** Options of the generated proxy config. */
@@ -45,6 +48,14 @@ export function proxyYaml(urls: BackendUrls, opts: ProxyYamlOptions = {}): strin
   if (urls.redis) {
     ns('bench-redis', 'keyvalue', `{ type: redis, config: { url: "${urls.redis}" } }`);
     ns('bench-zset', 'sortedset', `{ type: redis, config: { url: "${urls.redis}" } }`);
+  }
+  if (urls.clickhouse)
+    ns('bench-ts-ch', 'timeseries', `{ type: clickhouse, config: { url: "${urls.clickhouse}" } }`);
+  if (urls.gremlin)
+    ns('bench-graph-gremlin', 'graph', `{ type: gremlin, config: { url: "${urls.gremlin}" } }`);
+  if (urls.clickhouse && urls.postgres) {
+    ns('bench-ts-pg', 'timeseries', `{ type: postgres, config: { url: "${urls.postgres}" } }`);
+    ns('bench-graph-pg', 'graph', `{ type: postgres, config: { url: "${urls.postgres}" } }`);
   }
   if (urls.kafka) ns('bench-kafka', 'stream', `{ type: kafka, config: { brokers: ["${urls.kafka}"] } }`);
   if (urls.postgres) ns('bench-pg', 'keyvalue', `{ type: postgres, config: { url: "${urls.postgres}" } }`);

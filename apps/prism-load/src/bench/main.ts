@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   freePort,
+  startClickHouse,
+  startGremlinServer,
   startIdentityProvider,
   startKafka,
   startNats,
@@ -19,6 +21,7 @@ import { ms } from '../report.js';
 import type { LoadOptions } from '../run.js';
 import { proxyYaml } from './config.js';
 import { largeSets } from './large-requests.js';
+import { graphs, timeSeries } from './models.js';
 import { type BenchProcess, PROXY_BUNDLE, repoRoot, rssOf, spawnEcho, spawnProxy } from './proxy-process.js';
 import {
   type BenchResults,
@@ -272,6 +275,36 @@ try {
       await kafka.dispose();
     }
   });
+  await run(
+    'models',
+    'TimeSeries on ClickHouse and PostgreSQL, Graph on Gremlin Server and PostgreSQL',
+    '',
+    async () => {
+      // ClickHouse and Gremlin Server (a JVM) run for these rows only, with their own proxy.
+      if (!urls.postgres) throw new Error(notStarted('PostgreSQL'));
+      const clickhouse = await startClickHouse();
+      const gremlinServer = await startGremlinServer();
+      try {
+        const yaml = proxyYaml({
+          postgres: urls.postgres,
+          clickhouse: clickhouse.url,
+          gremlin: gremlinServer.url,
+        });
+        const p = await proxyWith('models', yaml);
+        try {
+          return [
+            ...(await timeSeries(bench, p, { clickhouseUrl: clickhouse.url, postgresUrl: urls.postgres })),
+            ...(await graphs(bench, p, { gremlinUrl: gremlinServer.url, postgresUrl: urls.postgres })),
+          ];
+        } finally {
+          await p.stop();
+        }
+      } finally {
+        await gremlinServer.dispose();
+        await clickhouse.dispose();
+      }
+    },
+  );
   await run('postgres', 'PostgreSQL Get', '', async () => {
     if (!urls.postgres) throw new Error(notStarted('PostgreSQL'));
     return s.postgresGet(bench, proxy, urls.postgres, 16);

@@ -1,3 +1,9 @@
+import { DocumentBasic } from '@prism/document-basic';
+import { DocumentIndexing } from '@prism/document-indexing';
+import { DocumentQuery } from '@prism/document-query';
+import { GraphAnalytics } from '@prism/graph-analytics';
+import { GraphBasic } from '@prism/graph-basic';
+import { GraphTraversal } from '@prism/graph-traversal';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { KeyValueCAS } from '@prism/keyvalue-cas';
@@ -18,8 +24,14 @@ import { SortedSetLex } from '@prism/sortedset-lex';
 import { SortedSetOperations } from '@prism/sortedset-operations';
 import { SortedSetRange } from '@prism/sortedset-range';
 import { SortedSetRank } from '@prism/sortedset-rank';
+import { TimeSeriesAggregation } from '@prism/timeseries-aggregation';
+import { TimeSeriesBasic } from '@prism/timeseries-basic';
+import { TimeSeriesInterpolation } from '@prism/timeseries-interpolation';
+import { TimeSeriesRetention } from '@prism/timeseries-retention';
 import { memBatch } from './batch.js';
 import { memCAS } from './cas.js';
+import { DocumentStore, memDocuments } from './document.js';
+import { GraphStore, memGraphAnalytics, memGraphBasic, memGraphTraversal } from './graph.js';
 import { memBasic, memList, memScan, memTTL } from './impl.js';
 import { MemListBlocking, memListIndexing, memListRange } from './list.js';
 import { createMessaging, MESSAGING_INTERFACES } from './messaging.js';
@@ -33,6 +45,13 @@ import {
   SortedSetStore,
 } from './sortedset.js';
 import { MemStore } from './store.js';
+import {
+  memTimeSeriesAggregation,
+  memTimeSeriesBasic,
+  memTimeSeriesInterpolation,
+  memTimeSeriesRetention,
+  TimeSeriesStore,
+} from './timeseries.js';
 import { memTransactional } from './transact.js';
 
 export { MemStore, type MemStoreOptions } from './store.js';
@@ -43,6 +62,8 @@ export const MemStoreConfig = z.strictObject({
   max_keys: z.number().int().positive().optional(),
   /** How often expired keys are removed when nobody reads them (setInterval caps delays at 2^31-1 ms). */
   sweep_interval_ms: z.number().int().positive().max(2_147_483_647).default(1000),
+  /** The deepest graph traversal (k-hop, shortest path, analytics subgraph) this namespace allows. */
+  max_traversal_depth: z.number().int().min(1).max(32).default(6),
 });
 
 /** Config accepted by the memstore backend. */
@@ -54,7 +75,7 @@ export default definePlugin({
   version: '0.1.0',
   dataInProcess: true,
   description:
-    'In-memory store (per process, not persistent): key/value with TTL, scan, batch, CAS, transactions and capacity limits; lists, sets and sorted sets; pub/sub, streams and queues with every messaging flavour',
+    'In-memory store (per process, not persistent): key/value with TTL, scan, batch, CAS, transactions and capacity limits; lists, sets and sorted sets; time series with aggregation, retention and interpolation; pub/sub, streams and queues with every messaging flavour',
   interfaces: [
     KeyValueBasic,
     KeyValueTTL,
@@ -75,8 +96,22 @@ export default definePlugin({
     SortedSetRank,
     SortedSetOperations,
     SortedSetLex,
+    TimeSeriesBasic,
+    TimeSeriesAggregation,
+    TimeSeriesRetention,
+    TimeSeriesInterpolation,
+    DocumentBasic,
+    DocumentQuery,
+    DocumentIndexing,
     ...MESSAGING_INTERFACES,
+    GraphBasic,
+    GraphTraversal,
+    GraphAnalytics,
   ],
+  omitted: {
+    graph_query:
+      'Gremlin text needs a Gremlin engine; MemStore walks its graph through graph_traversal and graph_analytics',
+  },
   configSchema: MemStoreConfig,
   create(config, ctx) {
     const store = new MemStore({
@@ -88,6 +123,9 @@ export default definePlugin({
     const sets = new SetStore(ctx.namespace);
     const sortedSets = new SortedSetStore(ctx.namespace);
     const listBlocking = new MemListBlocking(store);
+    const timeSeries = new TimeSeriesStore(ctx.namespace, config.sweep_interval_ms);
+    const documents = memDocuments(new DocumentStore(), ctx.limits);
+    const graph = new GraphStore(ctx.namespace, config.max_traversal_depth);
     return {
       bindings: [
         implement(KeyValueBasic, memBasic(store)),
@@ -109,7 +147,17 @@ export default definePlugin({
         implement(SortedSetRank, memSortedSetRank(sortedSets)),
         implement(SortedSetOperations, memSortedSetOperations(sortedSets)),
         implement(SortedSetLex, memSortedSetLex(sortedSets)),
+        implement(TimeSeriesBasic, memTimeSeriesBasic(timeSeries)),
+        implement(TimeSeriesAggregation, memTimeSeriesAggregation(timeSeries)),
+        implement(TimeSeriesRetention, memTimeSeriesRetention(timeSeries)),
+        implement(TimeSeriesInterpolation, memTimeSeriesInterpolation(timeSeries)),
+        implement(DocumentBasic, documents.basic),
+        implement(DocumentQuery, documents.query),
+        implement(DocumentIndexing, documents.indexing),
         ...messaging.bindings,
+        implement(GraphBasic, memGraphBasic(graph)),
+        implement(GraphTraversal, memGraphTraversal(graph)),
+        implement(GraphAnalytics, memGraphAnalytics(graph)),
       ],
       health: () => {
         const keys = store.size;
@@ -125,6 +173,8 @@ export default definePlugin({
         sets.close();
         sortedSets.close();
         listBlocking.close();
+        graph.close();
+        timeSeries.close();
         store.close();
       },
     };

@@ -5,7 +5,7 @@ import type { PgClient } from './client.js';
  * statements start with the same CREATE SCHEMA, so they must take turns with each other, not only with
  * themselves.
  */
-const DDL_LOCK = 0x7072_6b76;
+export const DDL_LOCK = 0x7072_6b76;
 
 /**
  * Creates the configured schema if missing, then runs `statements` (each idempotent: IF NOT EXISTS) in the

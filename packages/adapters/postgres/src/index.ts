@@ -1,11 +1,14 @@
 import { definePlugin, endpointId, healthy, type Isolation, unhealthy } from '@prism/sdk';
 import { PgClient } from './client.js';
+import { DOCUMENT_INTERFACES, documents } from './document.js';
+import { GRAPH_INTERFACES, graphs } from './graph.js';
 import { KV_INTERFACES, keyValue } from './kv.js';
 import { LIST_INTERFACES, lists } from './list.js';
 import { MESSAGING_INTERFACES, messaging } from './messaging.js';
 import { PostgresPluginConfig } from './messaging-config.js';
 import { SET_INTERFACES, sets } from './set.js';
 import { SORTED_SET_INTERFACES, sortedSets } from './sortedset.js';
+import { TIMESERIES_INTERFACES, timeSeries } from './timeseries.js';
 
 export { PostgresConfig } from './config.js';
 export { PostgresPluginConfig } from './messaging-config.js';
@@ -26,8 +29,13 @@ export default definePlugin({
     ...SORTED_SET_INTERFACES,
     ...LIST_INTERFACES,
     ...MESSAGING_INTERFACES,
+    ...DOCUMENT_INTERFACES,
+    ...TIMESERIES_INTERFACES,
+    ...GRAPH_INTERFACES,
   ],
   omitted: {
+    graph_query:
+      'Gremlin only: PostgreSQL has no Gremlin engine; its traversals are graph_traversal (recursive CTEs) and graph_analytics',
     list_indexing:
       'not in this version: positions are dense per list, so an index is a lookup, but insert and remove by value renumber rows and are not written yet',
     list_range: 'not in this version: a range is an ordered index scan on (key, pos), not written yet',
@@ -67,14 +75,29 @@ export default definePlugin({
     const set = sets(client);
     const zset = sortedSets(client);
     const list = lists(client);
+    const docs = documents(client, ctx.limits);
+    const ts = timeSeries(client, { retentionIntervalMs: config.timeseries_retention_interval_ms });
+    const graph = graphs(client, { maxTraversalDepth: config.max_traversal_depth });
     return {
-      bindings: [...kv.bindings, ...set.bindings, ...zset.bindings, ...list.bindings, ...msg.bindings],
+      bindings: [
+        ...kv.bindings,
+        ...set.bindings,
+        ...zset.bindings,
+        ...list.bindings,
+        ...msg.bindings,
+        ...docs.bindings,
+        ...ts.bindings,
+        ...graph.bindings,
+      ],
       async start() {
         try {
           await kv.start();
           await set.start();
           await zset.start();
           await list.start();
+          await docs.start();
+          await ts.start();
+          await graph.start();
           await msg.start();
         } catch (err) {
           throw client.startError(err);

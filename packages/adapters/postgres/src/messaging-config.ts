@@ -1,5 +1,6 @@
 import { z } from '@prism/sdk';
 import { PostgresConfig } from './config.js';
+import { MODEL_CONFIG_FIELDS } from './model-config.js';
 
 /** `backend.config` fields of the messaging interfaces (queues, pub/sub); the rest is {@link PostgresConfig}. */
 export const MESSAGING_CONFIG_FIELDS = {
@@ -19,7 +20,10 @@ export const MESSAGING_CONFIG_FIELDS = {
 };
 
 /** The adapter's whole config schema: connection, key/value and messaging fields. */
-export const PostgresPluginConfig = PostgresConfig.safeExtend(MESSAGING_CONFIG_FIELDS);
+export const PostgresPluginConfig = PostgresConfig.safeExtend({
+  ...MESSAGING_CONFIG_FIELDS,
+  ...MODEL_CONFIG_FIELDS,
+});
 
 /** Parsed adapter config including the messaging fields. */
 export type PostgresPluginConfig = z.output<typeof PostgresPluginConfig>;

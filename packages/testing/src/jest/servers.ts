@@ -1,3 +1,5 @@
+import { startClickHouse } from '../clickhouse.js';
+import { startGremlinServer } from '../gremlin.js';
 import { startKafka } from '../kafka.js';
 import { startNats } from '../nats.js';
 import { startPostgres } from '../postgres.js';
@@ -26,4 +28,7 @@ export const RUN_STARTERS: Readonly<Record<string, () => Promise<StartedForRun>>
     const server = await startKafka();
     return { server, extraEnv: { PRISM_TEST_KAFKA_BOOTSTRAP: server.bootstrap } };
   },
+  clickhouse: async () => ({ server: await startClickHouse() }),
+  // PRISM_TEST_GREMLIN_URL is ws://127.0.0.1:<port>/gremlin; sources `g` and read-only `gro`.
+  gremlin: async () => ({ server: await startGremlinServer() }),
 };
