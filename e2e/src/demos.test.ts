@@ -146,6 +146,8 @@ describe('examples: the proxy loader and prismctl validate agree', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'embedded.yaml',
+        'models.yaml',
+        'neptune.yaml',
         'prism.yaml',
         'demos/0-memstore.yaml',
         'demos/1-redis.yaml',

@@ -23,7 +23,17 @@ describe('prismctl backends list', () => {
   it('prints the definitions as JSON', async () => {
     const all = json<BackendInfo[]>(await prismctl(['backends', 'list', '--json']));
     // Backend order of docs/backends.md.
-    expect(all.map((b) => b.type)).toEqual(['memstore', 'redis', 'postgres', 'sqlite', 'nats', 'kafka']);
+    expect(all.map((b) => b.type)).toEqual([
+      'memstore',
+      'redis',
+      'postgres',
+      'sqlite',
+      'nats',
+      'kafka',
+      'clickhouse',
+      'gremlin',
+      'neptune',
+    ]);
     const sqlite = all.find((b) => b.type === 'sqlite')!;
     expect(sqlite).toEqual({
       type: 'sqlite',
@@ -49,6 +59,10 @@ describe('prismctl backends list', () => {
         'sortedset_operations',
         'sortedset_range',
         'sortedset_rank',
+        'timeseries_basic',
+        'document_basic',
+        'document_indexing',
+        'document_query',
       ],
     });
   });
@@ -94,11 +108,11 @@ describe('prismctl backends find', () => {
   });
 
   it('exits 1 when no backend implements them all', async () => {
-    // timeseries_basic is a known flavour no adapter implements yet.
-    const r = await prismctl(['backends', 'find', '--interface', 'keyvalue_basic,timeseries_basic']);
+    // object_basic is a known flavour no adapter implements yet.
+    const r = await prismctl(['backends', 'find', '--interface', 'keyvalue_basic,object_basic']);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toBe('no backend implements keyvalue_basic + timeseries_basic');
+    expect(r.err).toBe('no backend implements keyvalue_basic + object_basic');
     // Each implemented somewhere (kafka: partitioning; redis, nats: retention), but together only on memstore.
     const apart = await prismctl(
       ['backends', 'find', '--interface', 'stream_partitioning,stream_retention'],
@@ -113,7 +127,7 @@ describe('prismctl backends find', () => {
     ]);
     const j = await prismctl(['backends', 'find', '--interface', 'list_basic,kafka_x', '--json']);
     expect(j.code).toBe(2); // kafka_x is not <model>_<feature>
-    const none = await prismctl(['backends', 'find', '--interface', 'graph_basic', '--json']);
+    const none = await prismctl(['backends', 'find', '--interface', 'object_basic', '--json']);
     expect([none.code, json(none)]).toEqual([1, []]);
   });
 

@@ -150,9 +150,9 @@ describe('prismctl generate config', () => {
   });
 
   it('exits 1 when no backend fits, or the one asked for does not', async () => {
-    const none = await prismctl(['generate', 'config', '--model', 'timeseries']);
+    const none = await prismctl(['generate', 'config', '--model', 'object']);
     expect([none.code, none.out]).toEqual([1, '']);
-    expect(none.err).toBe('no installed backend implements all of timeseries_basic');
+    expect(none.err).toBe('no installed backend implements all of object_basic');
 
     const partial = await prismctl(
       ['generate', 'config', '--model', 'pubsub', '--needs', 'persistent,wildcards'],

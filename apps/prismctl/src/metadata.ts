@@ -125,6 +125,12 @@ export function starterConfig(type: string, namespace: string): Record<string, u
       return { servers: ['nats://127.0.0.1:4222'] };
     case 'kafka':
       return { brokers: ['127.0.0.1:9092'] };
+    case 'clickhouse':
+      return { url: 'http://127.0.0.1:8123' };
+    case 'gremlin':
+      return { url: 'ws://127.0.0.1:8182/gremlin' };
+    case 'neptune':
+      return { endpoint: 'db.cluster-example.eu-west-1.neptune.amazonaws.com', region: 'eu-west-1' };
     default:
       return undefined;
   }

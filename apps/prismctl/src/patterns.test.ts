@@ -15,8 +15,9 @@ describe('prismctl patterns list', () => {
       /^set\s+model\s+basic, cardinality, operations, random\s+memstore, redis, postgres, sqlite\s+served$/m,
     );
     expect(r.out).toMatch(
-      /^timeseries\s+model\s+basic\s+-\s+no installed backend implements timeseries_basic$/m,
+      /^timeseries\s+model\s+basic, aggregation, interpolation, retention\s+memstore, postgres, sqlite, clickhouse\s+served$/m,
     );
+    expect(r.out).toMatch(/^object\s+model\s+basic\s+-\s+no installed backend implements object_basic$/m);
     expect(r.out).toMatch(
       /^multicast-registry\s+slots\s+registry, messaging, durability \(optional\)\s+.*not served by this proxy version$/m,
     );

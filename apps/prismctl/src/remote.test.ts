@@ -164,6 +164,9 @@ describe('prismctl against a running proxy (admin API)', () => {
         '              pubsub: basic, filtering, ordering, persistent, wildcards',
         '              queue: basic, dead_letter, delayed, priority, visibility',
         '              stream: basic, consumer_groups, partitioning, replay, retention',
+        '              timeseries: basic, aggregation, retention, interpolation',
+        '              graph: basic, traversal, analytics',
+        '              document: basic, query, indexing',
         'Health:',
       ].join('\n'),
     );

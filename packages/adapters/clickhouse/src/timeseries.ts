@@ -1,13 +1,12 @@
 import { type Binding, type CallContext, implement } from '@prism/sdk';
 import {
   Aggregator,
+  assembleGroups,
   TimeSeriesAggregation,
   type TimeSeriesAggregationImpl,
 } from '@prism/timeseries-aggregation';
 import {
   checkWriteRetention,
-  compareBigints,
-  compareCodePoints,
   effectiveBatchSize,
   type PointLike,
   retentionCutoffNs,
@@ -323,35 +322,20 @@ export function timeSeries(
           GROUP BY ${join([...groupNames, sql`bucket`])}`,
         ctx,
       );
-      const groups = new Map<
-        string,
-        { group: Record<string, string>; buckets: { startNs: bigint; count: bigint; value: number }[] }
-      >();
-      for (const row of rows) {
-        const group: Record<string, string> = {};
-        req.groupBy.forEach((name, i) => {
-          group[name] = String(row[`g${i}`] ?? '');
-        });
-        const key = tagKey(group);
-        let g = groups.get(key);
-        if (!g) {
-          g = { group, buckets: [] };
-          groups.set(key, g);
-        }
-        g.buckets.push({
-          startNs: BigInt(String(row.bucket)) * req.bucketNs,
-          count: BigInt(String(row.n)),
-          value: parseFloat64Text(String(row.value_text)),
-        });
-      }
-      return {
-        groups: [...groups.entries()]
-          .sort(([a], [b]) => compareCodePoints(a, b))
-          .map(([, g]) => ({
-            group: g.group,
-            buckets: g.buckets.sort((a, b) => compareBigints(a.startNs, b.startNs)),
-          })),
-      };
+      return assembleGroups(
+        rows.map((row) => {
+          const group: Record<string, string> = {};
+          req.groupBy.forEach((name, i) => {
+            group[name] = String(row[`g${i}`] ?? '');
+          });
+          return {
+            group,
+            startNs: BigInt(String(row.bucket)) * req.bucketNs,
+            count: BigInt(String(row.n)),
+            value: parseFloat64Text(String(row.value_text)),
+          };
+        }),
+      );
     },
   };
 

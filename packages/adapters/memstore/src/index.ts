@@ -75,7 +75,7 @@ export default definePlugin({
   version: '0.1.0',
   dataInProcess: true,
   description:
-    'In-memory store (per process, not persistent): key/value with TTL, scan, batch, CAS, transactions and capacity limits; lists, sets and sorted sets; time series with aggregation, retention and interpolation; pub/sub, streams and queues with every messaging flavour',
+    'In-memory store (per process, not persistent): key/value with TTL, scan, batch, CAS, transactions and capacity limits; lists, sets and sorted sets; time series with aggregation, retention and interpolation; property graphs with traversals and analytics; JSON documents with queries and indexes; pub/sub, streams and queues with every messaging flavour',
   interfaces: [
     KeyValueBasic,
     KeyValueTTL,

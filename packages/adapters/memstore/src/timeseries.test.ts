@@ -42,7 +42,8 @@ describe('TimeSeriesStore retention', () => {
       [3n, 3],
       [5n, 5],
     ]);
-    expect(store.around('s', {}, 2n, 4n)).toEqual({
+    const around = store.around('s', {}, 2n, 4n);
+    expect({ ...around, points: [...around.points] }).toEqual({
       before: { timestampNs: 1n, value: 10 },
       points: [{ timestampNs: 3n, value: 3 }],
       after: { timestampNs: 5n, value: 5 },

@@ -13,8 +13,10 @@ import {
   tagKey,
 } from '@prism/timeseries-basic';
 import {
-  interpolateSamples,
+  resample,
   SAMPLE_BATCH_SIZE,
+  type SampleValue,
+  type SortedInterpolationInput,
   type TimedValue,
   type TimeSeriesInterpolationImpl,
 } from '@prism/timeseries-interpolation';
@@ -69,6 +71,14 @@ class Instance {
   range(from: bigint, to: bigint): bigint[] {
     if (from >= to) return [];
     return this.sorted().slice(this.lowerBound(from), this.lowerBound(to));
+  }
+
+  /** The points in [from, to), ascending, read lazily (no copy of the range). */
+  *points(from: bigint, to: bigint): Generator<TimedValue> {
+    if (from >= to) return;
+    const order = this.sorted();
+    for (let i = this.lowerBound(from), end = this.lowerBound(to); i < end; i++)
+      yield { timestampNs: order[i]!, value: this.values.get(order[i]!)! };
   }
 
   /** The latest point before `ts` at or after `floor`, if any. */
@@ -175,8 +185,16 @@ export class TimeSeriesStore {
     );
   }
 
-  /** One instance's neighbourhood of [start, end) for interpolation, within retention. */
-  around(series: string, tags: Tags, startNs: bigint, endNs: bigint) {
+  /**
+   * One instance's neighbourhood of [start, end) for interpolation, within retention; `points` is read
+   * lazily and must be consumed before the store changes.
+   */
+  around(
+    series: string,
+    tags: Tags,
+    startNs: bigint,
+    endNs: bigint,
+  ): SortedInterpolationInput<Iterable<TimedValue>> {
     this.assertOpen();
     const inst = this.series.get(series)?.get(tagKey(tags));
     if (!inst) return { points: [] };
@@ -185,7 +203,7 @@ export class TimeSeriesStore {
     const after = inst.atOrAfter(endNs);
     return {
       before: inst.before(startNs, cutoff),
-      points: inst.range(from, endNs).map((t) => ({ timestampNs: t, value: inst.values.get(t)! })),
+      points: inst.points(from, endNs),
       after: after && (cutoff === undefined || after.timestampNs >= cutoff) ? after : undefined,
     };
   }
@@ -279,7 +297,11 @@ export function memTimeSeriesRetention(store: TimeSeriesStore): TimeSeriesRetent
 export function memTimeSeriesInterpolation(store: TimeSeriesStore): TimeSeriesInterpolationImpl {
   return {
     async *interpolate(req, ctx) {
-      const samples = interpolateSamples(store.around(req.series, req.tags, req.startNs, req.endNs), req);
+      // Computed at once (the store is synchronous, so the samples are one consistent read); they are at
+      // most MAX_SAMPLES, and the points are walked in place, not copied.
+      const samples: SampleValue[] = [];
+      for (const s of resample(store.around(req.series, req.tags, req.startNs, req.endNs), req))
+        samples.push(s);
       for (const batch of inBatches(samples, SAMPLE_BATCH_SIZE)) {
         if (ctx.signal.aborted) return;
         yield { samples: batch };

@@ -22,7 +22,7 @@ export default definePlugin({
   name: 'postgres',
   version: '0.1.0',
   description:
-    'PostgreSQL (postgres.js): key/value with TTL and ordered scans, lists, sets and sorted sets, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
+    'PostgreSQL (postgres.js): key/value with TTL and ordered scans, lists, sets and sorted sets, time series partitioned by day, graphs with recursive-CTE traversals, JSONB documents with expression indexes, SKIP LOCKED work queues and LISTEN/NOTIFY pub/sub on a shared database',
   interfaces: [
     ...KV_INTERFACES,
     ...SET_INTERFACES,

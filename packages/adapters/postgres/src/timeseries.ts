@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { type Binding, type CallContext, implement } from '@prism/sdk';
 import {
   Aggregator,
+  assembleGroups,
   TimeSeriesAggregation,
   type TimeSeriesAggregationImpl,
 } from '@prism/timeseries-aggregation';
 import {
   checkWriteRetention,
-  compareCodePoints,
   effectiveBatchSize,
   type Point,
   retentionCutoffNs,
@@ -345,35 +345,20 @@ export function timeSeries(
           GROUP BY ${groupList.length > 0 ? sql`${groupList.reduce((a, b) => sql`${a}, ${b}`)},` : sql``} bucket`,
         ctx,
       );
-      const groups = new Map<
-        string,
-        { group: Record<string, string>; buckets: { startNs: bigint; count: bigint; value: number }[] }
-      >();
-      for (const r of rows) {
-        const group: Record<string, string> = {};
-        req.groupBy.forEach((name, i) => {
-          group[name] = unescapeValue(String(r[`g${i}`]));
-        });
-        const key = tagKey(group);
-        let g = groups.get(key);
-        if (!g) {
-          g = { group, buckets: [] };
-          groups.set(key, g);
-        }
-        g.buckets.push({
-          startNs: BigInt(String(r.bucket)),
-          count: BigInt(String(r.n)),
-          value: Number(r.value),
-        });
-      }
-      return {
-        groups: [...groups.entries()]
-          .sort(([a], [b]) => compareCodePoints(a, b))
-          .map(([, g]) => ({
-            group: g.group,
-            buckets: g.buckets.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0)),
-          })),
-      };
+      return assembleGroups(
+        rows.map((r) => {
+          const group: Record<string, string> = {};
+          req.groupBy.forEach((name, i) => {
+            group[name] = unescapeValue(String(r[`g${i}`]));
+          });
+          return {
+            group,
+            startNs: BigInt(String(r.bucket)),
+            count: BigInt(String(r.n)),
+            value: Number(r.value),
+          };
+        }),
+      );
     },
   };
 

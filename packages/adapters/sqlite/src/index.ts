@@ -27,7 +27,7 @@ export default definePlugin({
   name: 'sqlite',
   version: '0.1.0',
   description:
-    'Embedded store on SQLite (better-sqlite3): key/value, lists, sets and sorted sets in a file in WAL mode, or :memory:',
+    'Embedded store on SQLite (better-sqlite3): key/value, lists, sets, sorted sets, JSON documents (JSON1) and time series in a file in WAL mode, or :memory:',
   interfaces: [
     KeyValueBasic,
     KeyValueTTL,

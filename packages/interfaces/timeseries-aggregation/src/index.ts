@@ -116,46 +116,68 @@ function reduce(points: PointLike[], aggregator: Aggregator, percentile: number)
   }
 }
 
+/** One reduced bucket of one group, as the reference or a backend that pushes Aggregate down computes it. */
+export interface GroupBucket {
+  /** The group_by values ("" for a missing tag). */
+  readonly group: Record<string, string>;
+  readonly startNs: bigint;
+  readonly count: bigint;
+  readonly value: number;
+}
+
 /**
- * The reference Aggregate: buckets the given points (already selected: series, tags, [start, end) and
- * retention) by epoch-aligned bucket and group_by values ("" for a missing tag), reduces each bucket, and
- * orders groups like Query orders tag sets and buckets by start. Groups come from points: none without points.
- * SQL backends may push the work down but must answer exactly this.
+ * Aggregate's answer from reduced buckets (one per group and bucket start, any order): groups ordered like
+ * Query orders tag sets, buckets by start.
  */
-export function aggregatePoints(
-  points: Iterable<PointLike>,
-  request: Pick<AggregateRequest, 'bucketNs' | 'aggregator' | 'percentile' | 'groupBy'>,
-): AggregateResponse {
-  const groups = new Map<string, { group: Record<string, string>; buckets: Map<bigint, PointLike[]> }>();
-  for (const point of points) {
-    const group: Record<string, string> = {};
-    for (const name of request.groupBy)
-      group[name] = Object.hasOwn(point.tags, name) ? point.tags[name]! : '';
-    const key = tagKey(group);
-    let g = groups.get(key);
-    if (!g) {
-      g = { group, buckets: new Map() };
-      groups.set(key, g);
-    }
-    const start = bucketStart(point.timestampNs, request.bucketNs);
-    const bucket = g.buckets.get(start);
-    if (bucket) bucket.push(point);
-    else g.buckets.set(start, [point]);
+export function assembleGroups(buckets: Iterable<GroupBucket>): AggregateResponse {
+  const groups = new Map<string, { group: Record<string, string>; buckets: GroupBucket[] }>();
+  for (const b of buckets) {
+    const key = tagKey(b.group);
+    const g = groups.get(key);
+    if (g) g.buckets.push(b);
+    else groups.set(key, { group: b.group, buckets: [b] });
   }
   return create(AggregateResponseSchema, {
     groups: [...groups.entries()]
       .sort(([a], [b]) => compareCodePoints(a, b))
       .map(([, g]) => ({
         group: g.group,
-        buckets: [...g.buckets.entries()]
-          .sort(([a], [b]) => compareBigints(a, b))
-          .map(([startNs, ps]) => ({
-            startNs,
-            count: BigInt(ps.length),
-            value: reduce(ps, request.aggregator, request.percentile),
-          })),
+        buckets: g.buckets
+          .sort((a, b) => compareBigints(a.startNs, b.startNs))
+          .map(({ startNs, count, value }) => ({ startNs, count, value })),
       })),
   });
+}
+
+/**
+ * The reference Aggregate: buckets the given points (already selected: series, tags, [start, end) and
+ * retention) by epoch-aligned bucket and group_by values ("" for a missing tag), reduces each bucket, and
+ * orders groups like Query orders tag sets and buckets by start ({@link assembleGroups}). Groups come from
+ * points: none without points. SQL backends may push the work down but must answer exactly this.
+ */
+export function aggregatePoints(
+  points: Iterable<PointLike>,
+  request: Pick<AggregateRequest, 'bucketNs' | 'aggregator' | 'percentile' | 'groupBy'>,
+): AggregateResponse {
+  const buckets = new Map<string, { group: Record<string, string>; startNs: bigint; points: PointLike[] }>();
+  for (const point of points) {
+    const group: Record<string, string> = {};
+    for (const name of request.groupBy)
+      group[name] = Object.hasOwn(point.tags, name) ? point.tags[name]! : '';
+    const startNs = bucketStart(point.timestampNs, request.bucketNs);
+    const key = `${startNs} ${tagKey(group)}`;
+    const bucket = buckets.get(key);
+    if (bucket) bucket.points.push(point);
+    else buckets.set(key, { group, startNs, points: [point] });
+  }
+  return assembleGroups(
+    [...buckets.values()].map((b) => ({
+      group: b.group,
+      startNs: b.startNs,
+      count: BigInt(b.points.length),
+      value: reduce(b.points, request.aggregator, request.percentile),
+    })),
+  );
 }
 
 /** The timeseries_aggregation flavour: one value per epoch-aligned time bucket and group_by group. */
