@@ -11,12 +11,6 @@ import {
 } from '@prism/timeseries-aggregation';
 import { QueryRequestSchema, SeriesSelectorSchema, TimeSeriesBasic, tagKey } from '@prism/timeseries-basic';
 import { pt, type TestPoint, timeSeriesBasic } from '@prism/timeseries-basic/conformance';
-import {
-  Fill,
-  InterpolateRequestSchema,
-  interpolateSamples,
-  TimeSeriesInterpolation,
-} from '@prism/timeseries-interpolation';
 import { TimeSeriesRetention } from '@prism/timeseries-retention';
 import { timeSeriesRetention } from '@prism/timeseries-retention/conformance';
 import { namespaceTables } from './client.js';
@@ -347,58 +341,6 @@ describe('clickhouse adapter: aggregation in SQL answers exactly the reference',
 });
 
 // These tests stop, freeze and restart a clickhouse-server of their own, never the run-wide one.
-describe('clickhouse adapter: interpolation streams the points', () => {
-  it('answers the reference over a range of many points, streamed and cut into batches', async () => {
-    const ns = uniqueNs('interp');
-    const { handle, basic } = await open(ns);
-    const interpolation = handle.get(TimeSeriesInterpolation)!;
-    const mine = Array.from({ length: 5000 }, (_, i) => ({
-      timestampNs: BigInt(i * 10),
-      value: (i * 37) % 101,
-    }));
-    // Another instance at the same timestamps, which Interpolate of the first must not read.
-    await basic.write(
-      ...mine.map((p) => pt('m', { host: 'a' }, p.timestampNs, p.value)),
-      ...mine.map((p) => pt('m', { host: 'a', x: '1' }, p.timestampNs, -1)),
-    );
-    for (const [startNs, endNs, stepNs, fill] of [
-      [-15n, 50_020n, 7n, Fill.LINEAR],
-      [5n, 49_990n, 3n, Fill.PREVIOUS],
-      [24_995n, 25_015n, 1n, Fill.NULL],
-    ] as const) {
-      const samples = [];
-      for await (const res of interpolation.interpolate(
-        create(InterpolateRequestSchema, {
-          namespace: ns,
-          series: 'm',
-          tags: { host: 'a' },
-          startNs,
-          endNs,
-          stepNs,
-          fill,
-        }),
-        ctx,
-      )) {
-        expect(res.samples!.length).toBeLessThanOrEqual(1000);
-        samples.push(...res.samples!);
-      }
-      const before = mine.filter((p) => p.timestampNs < startNs).at(-1);
-      const after = mine.find((p) => p.timestampNs >= endNs);
-      const want = interpolateSamples(
-        {
-          points: mine.filter((p) => p.timestampNs >= startNs && p.timestampNs < endNs),
-          ...(before ? { before } : {}),
-          ...(after ? { after } : {}),
-        },
-        { startNs, endNs, stepNs, fill },
-      );
-      expect(samples.map((s) => [s.timestampNs, s.value ?? null])).toEqual(
-        want.map((s) => [s.timestampNs, s.value ?? null]),
-      );
-    }
-  });
-});
-
 describe('clickhouse adapter: outages', () => {
   let server: ClickHouseTestServer;
   beforeAll(async () => {

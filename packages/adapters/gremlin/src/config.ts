@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TRAVERSAL_DEPTH, MAX_TRAVERSAL_DEPTH_CEILING } from '@prism/graph-traversal';
 import { z } from '@prism/sdk';
 
 /** TLS settings for `wss://`; PEM text (use `${file:/path}` references in YAML for files). */
@@ -24,7 +25,12 @@ export const gremlinFields = {
   /** graph_query may run mutating traversals (addV, property, drop, ...). Default false. */
   allow_writes: z.boolean().default(false),
   /** The deepest traversal graph_traversal and graph_analytics allow (contract default 6, at most 32). */
-  max_traversal_depth: z.number().int().min(1).max(32).default(6),
+  max_traversal_depth: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TRAVERSAL_DEPTH_CEILING)
+    .default(DEFAULT_MAX_TRAVERSAL_DEPTH),
   /**
    * Value of the namespace's partition property (`prism.ns`) and prefix of its element ids. Default: the
    * namespace name. Two namespaces with the same value see the same data.

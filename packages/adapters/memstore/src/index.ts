@@ -3,7 +3,11 @@ import { DocumentIndexing } from '@prism/document-indexing';
 import { DocumentQuery } from '@prism/document-query';
 import { GraphAnalytics } from '@prism/graph-analytics';
 import { GraphBasic } from '@prism/graph-basic';
-import { GraphTraversal } from '@prism/graph-traversal';
+import {
+  DEFAULT_MAX_TRAVERSAL_DEPTH,
+  GraphTraversal,
+  MAX_TRAVERSAL_DEPTH_CEILING,
+} from '@prism/graph-traversal';
 import { KeyValueBasic } from '@prism/keyvalue-basic';
 import { KeyValueBatch } from '@prism/keyvalue-batch';
 import { KeyValueCAS } from '@prism/keyvalue-cas';
@@ -63,7 +67,12 @@ export const MemStoreConfig = z.strictObject({
   /** How often expired keys are removed when nobody reads them (setInterval caps delays at 2^31-1 ms). */
   sweep_interval_ms: z.number().int().positive().max(2_147_483_647).default(1000),
   /** The deepest graph traversal (k-hop, shortest path, analytics subgraph) this namespace allows. */
-  max_traversal_depth: z.number().int().min(1).max(32).default(6),
+  max_traversal_depth: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TRAVERSAL_DEPTH_CEILING)
+    .default(DEFAULT_MAX_TRAVERSAL_DEPTH),
 });
 
 /** Config accepted by the memstore backend. */

@@ -11,12 +11,6 @@ import {
   WriteRequestSchema,
 } from '@prism/timeseries-basic';
 import {
-  Fill,
-  InterpolateRequestSchema,
-  interpolateSamples,
-  TimeSeriesInterpolation,
-} from '@prism/timeseries-interpolation';
-import {
   GetRetentionRequestSchema,
   SetRetentionRequestSchema,
   TimeSeriesRetention,
@@ -295,51 +289,5 @@ describe('postgres adapter: time series in per-namespace daily partitions of pri
     expect((await ts.query(0n, 10n, tags)).flat().map((p) => p.tags)).toEqual([tags]);
     const agg = await ts.aggregate(0n, 10n, 10n, Aggregator.COUNT, ['k']);
     expect(agg.groups!.map((g) => g.group)).toEqual([tags]);
-  });
-
-  it('interpolates across keyset pages of points as the reference does over all of them', async () => {
-    const ns = uniqueNamespace('pginterp');
-    const ts = await open(ns);
-    // 2,500 points of one instance (pages of 1,000), interleaved with two instances it must not read.
-    const mine = Array.from({ length: 2500 }, (_, i) => ({
-      timestampNs: BigInt(i * 10),
-      value: (i * 37) % 101,
-    }));
-    const instances: Record<string, string>[] = [{ host: 'a' }, { host: 'b' }, { host: 'a', x: '1' }];
-    for (const [k, tags] of instances.entries())
-      await ts.write(mine.map((p) => ({ ...p, tags, value: k === 0 ? p.value : -1 - k })));
-    const interpolation = (await db.open({ pool_size: 2 }, { namespace: ns })).get(TimeSeriesInterpolation)!;
-    for (const [startNs, endNs, stepNs, fill] of [
-      [-15n, 25_020n, 7n, Fill.LINEAR],
-      [5n, 24_990n, 3n, Fill.PREVIOUS],
-      [9_995n, 10_015n, 1n, Fill.NULL],
-    ] as const) {
-      const samples = [];
-      for await (const res of interpolation.interpolate(
-        create(InterpolateRequestSchema, {
-          namespace: ns,
-          series: 'cpu',
-          tags: { host: 'a' },
-          startNs,
-          endNs,
-          stepNs,
-          fill,
-        }),
-        ctx,
-      )) {
-        expect(res.samples!.length).toBeLessThanOrEqual(1000);
-        samples.push(...res.samples!);
-      }
-      const inRange = mine.filter((p) => p.timestampNs >= startNs && p.timestampNs < endNs);
-      const before = mine.filter((p) => p.timestampNs < startNs).at(-1);
-      const after = mine.find((p) => p.timestampNs >= endNs);
-      const want = interpolateSamples(
-        { points: inRange, ...(before ? { before } : {}), ...(after ? { after } : {}) },
-        { startNs, endNs, stepNs, fill },
-      );
-      expect(samples.map((s) => [s.timestampNs, s.value ?? null])).toEqual(
-        want.map((s) => [s.timestampNs, s.value ?? null]),
-      );
-    }
   });
 });

@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { DocumentQuery, type SortKey, SortKeySchema } from '@prism/document-query';
 import { documentQuery, documentWriter, f } from '@prism/document-query/conformance';
+import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import type { Filter } from '@prism/proto/prism/common/v1/filter_pb';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import {

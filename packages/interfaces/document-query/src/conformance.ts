@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DocumentBasic, PutRequestSchema } from '@prism/document-basic';
 import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { type Filter, FilterSchema } from '@prism/proto/prism/common/v1/filter_pb';
-import { DocumentBasic, PutRequestSchema } from '@prism/document-basic';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import { DocumentQuery, type DocumentQueryImpl, QueryRequestSchema } from './index.js';
 

@@ -16,10 +16,9 @@ import {
   invalidArgument,
 } from '@prism/sdk';
 
-export * from '@prism/proto/prism/document/v1/document_query_pb';
-
 // The JSON types are document_basic's: a query reads the documents it stores.
 export type { JsonObject, JsonValue } from '@prism/document-basic';
+export * from '@prism/proto/prism/document/v1/document_query_pb';
 /** A value a path can be present with: a string, number or boolean. */
 export type Scalar = string | number | boolean;
 

@@ -1,6 +1,5 @@
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { DEFAULT_MAX_TRAVERSAL_DEPTH, MAX_TRAVERSAL_DEPTH_CEILING } from '@prism/graph-traversal';
 import {
   edgeFilter,
@@ -9,6 +8,7 @@ import {
   loadFixture,
   TRAVERSAL_FIXTURE,
 } from '@prism/graph-traversal/conformance';
+import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import {
   ConnectedComponentsRequestSchema,
@@ -215,7 +215,10 @@ export function describeGraphAnalyticsConformance(label: string, factory: Plugin
 
     it(`rejects depth beyond max_traversal_depth (${MAX}) and bad parameters with INVALID_ARGUMENT`, async () => {
       expect(await an.components({ seeds: ['z'], depth: MAX })).toEqual([['z']]);
-      const deep = await expectCode(() => an.components({ seeds: ['a'], depth: MAX + 1 }), Code.InvalidArgument);
+      const deep = await expectCode(
+        () => an.components({ seeds: ['a'], depth: MAX + 1 }),
+        Code.InvalidArgument,
+      );
       expect(deep.rawMessage).toContain(`max_traversal_depth (${MAX})`);
       await expectCode(() => an.pageRank({ seeds: ['a'], depth: MAX + 1 }), Code.InvalidArgument);
       await expectCode(

@@ -1,8 +1,3 @@
-import {
-  GraphAnalyticsInterface,
-  type PageRankRequest,
-  type Subgraph,
-} from '@prism/proto/prism/graph/v1/graph_analytics_pb';
 import { checkId } from '@prism/graph-basic';
 import {
   checkCeiling,
@@ -11,6 +6,11 @@ import {
   DEFAULT_MAX_TRAVERSAL_DEPTH,
   type EdgeFilter,
 } from '@prism/graph-traversal';
+import {
+  GraphAnalyticsInterface,
+  type PageRankRequest,
+  type Subgraph,
+} from '@prism/proto/prism/graph/v1/graph_analytics_pb';
 import { type CallContext, defineInterface, type InterfaceImpl, invalidArgument } from '@prism/sdk';
 
 export * from '@prism/proto/prism/graph/v1/graph_analytics_pb';
@@ -49,7 +49,12 @@ export interface AnalyticsSource {
    * The vertices within `sub.depth` steps of the existing seeds along `sub.edges`, and the edges among them
    * whose label the filter allows. Throws {@link subgraphTooLarge} once more than `maxVertices` are found.
    */
-  subgraph(namespace: string, sub: Subgraph, maxVertices: number, ctx?: CallContext): Promise<FetchedSubgraph>;
+  subgraph(
+    namespace: string,
+    sub: Subgraph,
+    maxVertices: number,
+    ctx?: CallContext,
+  ): Promise<FetchedSubgraph>;
 }
 
 function checkIds(ids: readonly string[], field: string): void {

@@ -1,7 +1,6 @@
 import { create, type JsonObject, type JsonValue, toJson } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import {
   AddEdgeRequestSchema,
   AddVertexRequestSchema,
@@ -9,6 +8,7 @@ import {
   GraphBasic,
   type GraphBasicImpl,
 } from '@prism/graph-basic';
+import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import { GraphQuery, type GraphQueryImpl, QueryRequestSchema } from './index.js';
 

@@ -1,6 +1,5 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import {
   AddEdgeRequestSchema,
   AddVertexRequestSchema,
@@ -8,6 +7,7 @@ import {
   GraphBasic,
   type GraphBasicImpl,
 } from '@prism/graph-basic';
+import { CONFORMANCE_LIMITS, expectCode, uniqueNamespace } from '@prism/keyvalue-basic/conformance';
 import { Code, type PluginFactory, type PluginHandle } from '@prism/sdk';
 import {
   DEFAULT_MAX_TRAVERSAL_DEPTH,

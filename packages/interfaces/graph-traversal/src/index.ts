@@ -1,3 +1,4 @@
+import { checkId, checkLabel } from '@prism/graph-basic';
 import {
   Direction,
   type EdgeFilter,
@@ -6,7 +7,6 @@ import {
   type NeighborsRequest,
   type ShortestPathRequest,
 } from '@prism/proto/prism/graph/v1/graph_traversal_pb';
-import { checkId, checkLabel } from '@prism/graph-basic';
 import { defineInterface, type InterfaceImpl, invalidArgument } from '@prism/sdk';
 
 export * from '@prism/proto/prism/graph/v1/graph_traversal_pb';

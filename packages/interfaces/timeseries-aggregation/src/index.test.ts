@@ -6,6 +6,7 @@ import {
   AggregateRequestSchema,
   Aggregator,
   aggregatePoints,
+  assembleGroups,
   bucketSpan,
   bucketStart,
   percentileIndex,
@@ -198,5 +199,36 @@ describe('aggregatePoints', () => {
   it('answers no groups without points', () => {
     expect(run([], Aggregator.SUM)).toEqual([]);
     expect(run([], Aggregator.SUM, { groupBy: ['h'] })).toEqual([]);
+  });
+});
+
+describe('assembleGroups', () => {
+  it('orders pushed-down buckets as the reference does: groups by tag set, buckets by start', () => {
+    const b = (h: string, startNs: bigint, value: number) => ({ group: { h }, startNs, count: 1n, value });
+    const res = assembleGroups([
+      b('b', 10n, 1),
+      b('a', 10n, 2),
+      b('b', -10n, 3),
+      b('a', 0n, 4),
+      b('', 5n, 5),
+    ]);
+    expect(res.groups.map((g) => [g.group.h, g.buckets.map((k) => [k.startNs, k.value])])).toEqual([
+      ['', [[5n, 5]]],
+      [
+        'a',
+        [
+          [0n, 4],
+          [10n, 2],
+        ],
+      ],
+      [
+        'b',
+        [
+          [-10n, 3],
+          [10n, 1],
+        ],
+      ],
+    ]);
+    expect(assembleGroups([]).groups).toEqual([]);
   });
 });

@@ -7,7 +7,9 @@ import { basicOf, pt } from '@prism/timeseries-basic/conformance';
 import {
   Fill,
   InterpolateRequestSchema,
+  interpolateSamples,
   MAX_SAMPLES,
+  SAMPLE_BATCH_SIZE,
   TimeSeriesInterpolation,
   type TimeSeriesInterpolationImpl,
 } from './index.js';
@@ -55,7 +57,8 @@ export function timeSeriesInterpolation(impl: TimeSeriesInterpolationImpl, names
 /**
  * The timeseries_interpolation conformance suite: FILL_PREVIOUS, FILL_LINEAR and FILL_NULL, lookback before
  * start_ns and lookahead after end_ns, exact tag-set instances, steps that do not divide the range,
- * nanosecond precision, the sample limit, and every input rule.
+ * nanosecond precision, many points (read in pages) answered as the reference does, the sample limit, and
+ * every input rule.
  */
 export function describeTimeSeriesInterpolationConformance(label: string, factory: PluginFactory): void {
   describe(`timeseries_interpolation conformance: ${label}`, () => {
@@ -247,6 +250,38 @@ export function describeTimeSeriesInterpolationConformance(label: string, factor
       for (const [call, message] of cases) {
         const err = await expectCode(call, Code.InvalidArgument);
         expect(err.rawMessage).toMatch(message);
+      }
+    });
+
+    it(`answers the reference over a range of many points, in batches of at most ${SAMPLE_BATCH_SIZE}`, async () => {
+      // 2,500 points of one instance (more than one page of a backend that reads in pages), and another
+      // instance at the same timestamps that must not leak in.
+      const dense = Array.from({ length: 2500 }, (_, i) => ({
+        timestampNs: BigInt(i * 10),
+        value: (i * 37) % 101,
+      }));
+      await basic.write(
+        ...dense.map((p) => pt('dense', room, p.timestampNs, p.value)),
+        ...dense.map((p) => pt('dense', { room: 'a', floor: '1' }, p.timestampNs, -1)),
+      );
+      for (const [startNs, endNs, stepNs, fill] of [
+        [-15n, 25_020n, 7n, Fill.LINEAR],
+        [5n, 24_990n, 3n, Fill.PREVIOUS],
+        [9_995n, 10_015n, 1n, Fill.NULL],
+      ] as const) {
+        const batches = await ip.batches('dense', room, startNs, endNs, stepNs, fill);
+        for (const b of batches) expect(b.length).toBeLessThanOrEqual(SAMPLE_BATCH_SIZE);
+        const before = dense.filter((p) => p.timestampNs < startNs).at(-1);
+        const after = dense.find((p) => p.timestampNs >= endNs);
+        const want = interpolateSamples(
+          {
+            points: dense.filter((p) => p.timestampNs >= startNs && p.timestampNs < endNs),
+            ...(before ? { before } : {}),
+            ...(after ? { after } : {}),
+          },
+          { startNs, endNs, stepNs, fill },
+        );
+        expect(batches.flat()).toEqual(want.map((s): TestSample => [s.timestampNs, s.value ?? null]));
       }
     });
 
