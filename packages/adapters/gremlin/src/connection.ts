@@ -66,9 +66,9 @@ const timeout = <T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<
 // What the driver says when its socket closed under a pending request, or a send hit a closed socket.
 const CLOSED = /Connection has been closed|socket hang up|WebSocket is not open|not opened|closed before/i;
 
-/** The HTTP status of a failed WebSocket handshake (`ws`: "Unexpected server response: 403"). */
+/** The HTTP status of a failed WebSocket handshake (`ws`: "Unexpected server response: 403"; the gremlin driver 3.7.4: "Unexpected server response code 403 with body: ..."). */
 const handshakeStatus = (message: string): number | undefined => {
-  const m = /Unexpected server response: (\d{3})/.exec(message);
+  const m = /Unexpected server response(?: code)?:? (\d{3})/.exec(message);
   return m ? Number(m[1]) : undefined;
 };
 
