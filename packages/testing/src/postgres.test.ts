@@ -33,6 +33,15 @@ describe('startPostgres', () => {
     expect(pg.logs()).toMatch(/ready to accept connections/);
   });
 
+  it('runs with wal_level=logical, so pgoutput replication slots can be made (for CDC tests)', () => {
+    expect(sql(pg.url, 'SHOW wal_level')).toBe('logical');
+    sql(pg.url, "SELECT pg_create_logical_replication_slot('prism_test_slot', 'pgoutput')");
+    expect(sql(pg.url, "SELECT plugin FROM pg_replication_slots WHERE slot_name = 'prism_test_slot'")).toBe(
+      'pgoutput',
+    );
+    sql(pg.url, "SELECT pg_drop_replication_slot('prism_test_slot')");
+  });
+
   it('creates fresh databases per suite', async () => {
     const a = await createDatabase(pg.url);
     const b = await createDatabase(pg.url);

@@ -145,6 +145,13 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
           'max_connections=300',
           '-c',
           'password_encryption=scram-sha-256',
+          // Logical decoding (pgoutput) for change-data-capture tests: replication slots need wal_level=logical.
+          '-c',
+          'wal_level=logical',
+          '-c',
+          'max_replication_slots=16',
+          '-c',
+          'max_wal_senders=16',
         ]),
       probe: pgIsReady,
       url: (port) => `postgres://postgres@127.0.0.1:${port}/postgres`,
