@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureMavenLibs, type MavenServer, mavenPomPath, mavenVersion } from './maven.js';
 import { makeTempDir } from './process.js';
 import { startManagedServer, type TestServer } from './server.js';
 
@@ -36,81 +35,22 @@ export interface GremlinTestServer extends TestServer {
   eval(gremlin: string, bindings?: Readonly<Record<string, unknown>>): Promise<unknown>;
 }
 
+const GREMLIN: MavenServer = {
+  dir: 'gremlin',
+  versionProperty: 'tinkerpop.version',
+  envPrefix: 'PRISM_GREMLIN',
+  cacheName: 'gremlin-server',
+  mainJar: (v) => `gremlin-server-${v}.jar`,
+};
+
 /** Finds scripts/gremlin/pom.xml: $PRISM_GREMLIN_POM, else walking up from the working directory. */
-export function gremlinPomPath(): string {
-  const fromEnv = process.env.PRISM_GREMLIN_POM;
-  if (fromEnv) return fromEnv;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'scripts', 'gremlin', 'pom.xml');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw new Error('scripts/gremlin/pom.xml not found above the working directory; set PRISM_GREMLIN_POM');
-}
+export const gremlinPomPath = (): string => mavenPomPath(GREMLIN);
 
 /** The TinkerPop version pinned in the pom (`<tinkerpop.version>`). */
-export function gremlinServerVersion(pom = gremlinPomPath()): string {
-  const match = /<tinkerpop\.version>([^<]+)<\/tinkerpop\.version>/.exec(readFileSync(pom, 'utf8'));
-  if (!match?.[1]) throw new Error(`${pom} has no <tinkerpop.version> property`);
-  return match[1];
-}
+export const gremlinServerVersion = (pom = gremlinPomPath()): string => mavenVersion(GREMLIN, pom);
 
-function exec(cmd: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || stdout || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/**
- * Directory holding every jar Gremlin Server needs ($PRISM_GREMLIN_LIBS, or the Maven-fetched cache),
- * fetching it with `mvn dependency:copy-dependencies` when missing. Concurrent callers each fetch into a temp
- * dir and the first rename wins, so a half-copied directory is never used.
- */
-export async function ensureGremlinLibs(): Promise<string> {
-  const fromEnv = process.env.PRISM_GREMLIN_LIBS;
-  if (fromEnv) return fromEnv;
-  const pom = gremlinPomPath();
-  const version = gremlinServerVersion(pom);
-  const home = join(
-    process.env.PRISM_GREMLIN_HOME ?? join(homedir(), '.cache', 'prism'),
-    `gremlin-server-${version}`,
-  );
-  const libs = join(home, 'libs');
-  if (existsSync(join(libs, '.complete'))) return libs;
-  mkdirSync(home, { recursive: true });
-  const tmp = mkdtempSync(join(home, 'libs.'));
-  try {
-    await exec(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-Dstyle.color=never',
-        '-f',
-        pom,
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${tmp}`,
-      ],
-      10 * 60_000,
-    );
-    if (!existsSync(join(tmp, `gremlin-server-${version}.jar`)))
-      throw new Error(`Maven did not fetch gremlin-server-${version}.jar`);
-    writeFileSync(join(tmp, '.complete'), '');
-    if (!existsSync(join(libs, '.complete'))) {
-      rmSync(libs, { recursive: true, force: true });
-      renameSync(tmp, libs);
-    }
-  } catch (err) {
-    if (!existsSync(join(libs, '.complete'))) throw err;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return libs;
-}
+/** Directory holding every jar Gremlin Server needs ($PRISM_GREMLIN_LIBS, or the Maven-fetched cache). */
+export const ensureGremlinLibs = (): Promise<string> => ensureMavenLibs(GREMLIN);
 
 /** server.yaml for one server. (Gremlin Server 3.7 itself logs "Failed to find field ... Settings.plugins"
  * at every start: its Settings parser declares a legacy top-level `plugins` property; the scriptEngines

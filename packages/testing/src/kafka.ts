@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { ensureMavenLibs, type MavenServer, mavenPomPath, mavenVersion, runCommand } from './maven.js';
 import { freePort } from './ports.js';
 import { makeTempDir, removeTempDir } from './process.js';
 import { startManagedServer, type TestServer } from './server.js';
@@ -61,78 +60,22 @@ export interface KafkaTestServer extends TestServer {
   setPassword(password: string): Promise<void>;
 }
 
+const KAFKA: MavenServer = {
+  dir: 'kafka',
+  versionProperty: 'kafka.version',
+  envPrefix: 'PRISM_KAFKA',
+  cacheName: 'kafka',
+  mainJar: (v) => `kafka_2.13-${v}.jar`,
+};
+
 /** Finds scripts/kafka/pom.xml: $PRISM_KAFKA_POM, else walking up from the working directory. */
-export function kafkaPomPath(): string {
-  const fromEnv = process.env.PRISM_KAFKA_POM;
-  if (fromEnv) return fromEnv;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'scripts', 'kafka', 'pom.xml');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw new Error('scripts/kafka/pom.xml not found above the working directory; set PRISM_KAFKA_POM');
-}
+export const kafkaPomPath = (): string => mavenPomPath(KAFKA);
 
 /** The Kafka version pinned in the pom (`<kafka.version>`). */
-export function kafkaVersion(pom = kafkaPomPath()): string {
-  const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(pom, 'utf8'));
-  if (!match?.[1]) throw new Error(`${pom} has no <kafka.version> property`);
-  return match[1];
-}
+export const kafkaVersion = (pom = kafkaPomPath()): string => mavenVersion(KAFKA, pom);
 
-function exec(cmd: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || stdout || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/**
- * Directory holding every jar the broker needs ($PRISM_KAFKA_LIBS, or the Maven-fetched cache), fetching it
- * with `mvn dependency:copy-dependencies` when missing. Concurrent callers each fetch into a temp dir and
- * the first rename wins, so a half-copied directory is never used.
- */
-export async function ensureKafkaLibs(): Promise<string> {
-  const fromEnv = process.env.PRISM_KAFKA_LIBS;
-  if (fromEnv) return fromEnv;
-  const pom = kafkaPomPath();
-  const version = kafkaVersion(pom);
-  const home = join(process.env.PRISM_KAFKA_HOME ?? join(homedir(), '.cache', 'prism'), `kafka-${version}`);
-  const libs = join(home, 'libs');
-  if (existsSync(join(libs, '.complete'))) return libs;
-  mkdirSync(home, { recursive: true });
-  const tmp = mkdtempSync(join(home, 'libs.'));
-  try {
-    await exec(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-Dstyle.color=never',
-        '-f',
-        pom,
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${tmp}`,
-      ],
-      10 * 60_000,
-    );
-    if (!existsSync(join(tmp, `kafka_2.13-${version}.jar`)))
-      throw new Error(`Maven did not fetch kafka_2.13-${version}.jar`);
-    writeFileSync(join(tmp, '.complete'), '');
-    if (!existsSync(join(libs, '.complete'))) {
-      rmSync(libs, { recursive: true, force: true });
-      renameSync(tmp, libs);
-    }
-  } catch (err) {
-    if (!existsSync(join(libs, '.complete'))) throw err;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return libs;
-}
+/** Directory holding every jar the broker needs ($PRISM_KAFKA_LIBS, or the Maven-fetched cache). */
+export const ensureKafkaLibs = (): Promise<string> => ensureMavenLibs(KAFKA);
 
 // Warnings and errors only (so a failed start's error is in the log tail the harness reports), plus the
 // one INFO line that says the server is up.
@@ -338,7 +281,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaTes
     // The storage format only reads node id, roles, quorum and log dirs, so any client port will do here.
     writeFileSync(propsFile, serverProperties(dir, listeners(opts.port ?? controllerPort + 1), partitions));
     const scram = opts.sasl ? ['--add-scram', scramCredential(opts.sasl.password, opts.sasl.user)] : [];
-    await exec(
+    await runCommand(
       'java',
       javaArgs(libs, dir, 256, 'kafka.tools.StorageTool', [
         'format',
@@ -405,7 +348,7 @@ export async function runKafkaTool(mainClass: string, args: readonly string[]): 
   const dir = makeTempDir('kafka-tool');
   writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
   try {
-    return await exec('java', javaArgs(libs, dir, 128, mainClass, args), 120_000);
+    return await runCommand('java', javaArgs(libs, dir, 128, mainClass, args), 120_000);
   } finally {
     removeTempDir(dir);
   }
