@@ -1,7 +1,7 @@
 import { readLog } from './process.js';
 
 /** Backend kinds the jest glue can start once per test run. */
-export type TestServerKind = 'redis' | 'postgres' | 'nats' | 'kafka' | 'clickhouse' | 'gremlin';
+export type TestServerKind = 'redis' | 'postgres' | 'nats' | 'kafka' | 'clickhouse' | 'gremlin' | 's3';
 
 /** Environment variable prefix per kind: `<prefix>_URL` holds the URL, `<prefix>_LOG` the log file. */
 export const TEST_ENV_PREFIX: Readonly<Record<string, string>> = {
@@ -11,6 +11,7 @@ export const TEST_ENV_PREFIX: Readonly<Record<string, string>> = {
   kafka: 'PRISM_TEST_KAFKA',
   clickhouse: 'PRISM_TEST_CLICKHOUSE',
   gremlin: 'PRISM_TEST_GREMLIN',
+  s3: 'PRISM_TEST_S3',
 };
 
 function prefixOf(kind: string): string {

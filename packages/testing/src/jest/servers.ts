@@ -4,6 +4,7 @@ import { startKafka } from '../kafka.js';
 import { startNats } from '../nats.js';
 import { startPostgres } from '../postgres.js';
 import { startRedis } from '../redis.js';
+import { startS3Proxy } from '../s3proxy.js';
 import type { TestServer } from '../server.js';
 
 /** What a run-wide server exports to test workers, besides `<PREFIX>_URL` and `<PREFIX>_LOG`. */
@@ -31,4 +32,17 @@ export const RUN_STARTERS: Readonly<Record<string, () => Promise<StartedForRun>>
   clickhouse: async () => ({ server: await startClickHouse() }),
   // PRISM_TEST_GREMLIN_URL is ws://127.0.0.1:<port>/gremlin; sources `g` and read-only `gro`.
   gremlin: async () => ({ server: await startGremlinServer() }),
+  // PRISM_TEST_S3_URL is the S3Proxy endpoint http://127.0.0.1:<port> (path-style, region us-east-1).
+  s3: async () => {
+    const server = await startS3Proxy();
+    return {
+      server,
+      extraEnv: {
+        PRISM_TEST_S3_ACCESS_KEY_ID: server.accessKeyId,
+        PRISM_TEST_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+        PRISM_TEST_S3_REGION: server.region,
+        PRISM_TEST_S3_DATA_DIR: server.dataDir,
+      },
+    };
+  },
 };
