@@ -122,8 +122,7 @@ export class GremlinWalks {
       kHop: async (req) => {
         checkDepth(req.depth, this.opts.maxTraversalDepth);
         const limit = effectiveLimit(req.limit);
-        const start = await this.conn.traverse((g) => g.V(this.eid(req.startId)).id().toList());
-        if (start.length === 0) return { vertices: [], truncated: false };
+        // A missing start needs no round trip of its own: its first level is empty.
         const seen = new Set([req.startId]);
         const hops: { id: string; depth: number }[] = [];
         let frontier = [req.startId];
