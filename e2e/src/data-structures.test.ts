@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, createClient, type Transport } from '@connectrpc/connect';
 import { createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListBasicInterface } from '@prism/list-basic';
@@ -18,19 +18,11 @@ import { SortedSetRankInterface } from '@prism/sortedset-rank';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import postgres from 'postgres';
 import { createClient as createRedisClient, RESP_TYPES } from 'redis';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-async function codeOf(p: Promise<unknown>): Promise<Code> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('lists, sets and sorted sets through the proxy, checked in Redis and PostgreSQL', () => {
   const dir = mkdtempSync(join(tmpdir(), 'prism-e2e-ds-'));

@@ -28,6 +28,7 @@ import {
   testServerUrl,
 } from '@prism/testing';
 import postgres from 'postgres';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, ROOT, startProxyProcess } from './proxy-process.js';
 
 const EXAMPLES = join(ROOT, 'examples');
@@ -106,15 +107,6 @@ function cliVerdict(file: string, env: NodeJS.ProcessEnv): Promise<Verdict & { o
       resolve({ ok: code === 0, problems, output });
     });
   });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<Code> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

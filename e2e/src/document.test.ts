@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DocumentBasicInterface } from '@prism/document-basic';
@@ -13,16 +13,8 @@ import { DocumentQueryInterface } from '@prism/document-query';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
-
-async function codeOf(p: Promise<unknown>): Promise<Code> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('documents through the proxy, checked in PostgreSQL and SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'prism-e2e-doc-'));

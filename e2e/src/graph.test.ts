@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GraphBasicInterface } from '@prism/graph-basic';
@@ -16,17 +16,8 @@ import { Direction, GraphTraversalInterface } from '@prism/graph-traversal';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import gremlin from 'gremlin';
 import postgres from 'postgres';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
-
-async function codeOf(p: Promise<unknown> | AsyncIterable<unknown>): Promise<Code> {
-  try {
-    if (Symbol.asyncIterator in p) for await (const _ of p);
-    else await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('graphs through the proxy, checked in Gremlin Server and PostgreSQL', () => {
   const dir = mkdtempSync(join(tmpdir(), 'prism-e2e-graph-'));

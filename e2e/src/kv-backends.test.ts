@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyValueBasicInterface } from '@prism/keyvalue-basic';
@@ -12,21 +12,13 @@ import { createDatabase, startRedis, type TestServer, testServerUrl } from '@pri
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import { createClient as createRedisClient, RESP_TYPES } from 'redis';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
 
 /** How each backend stores a key, read with the backend's own client: proof the write really landed there. */
 type Peek = (namespace: string, key: string) => Promise<Uint8Array | undefined>;
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-async function codeOf(p: Promise<unknown>): Promise<Code> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('one KV test body through the proxy on MemStore, Redis, PostgreSQL and SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'prism-e2e-kv-'));

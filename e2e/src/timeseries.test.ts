@@ -5,23 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient as createClickHouse } from '@clickhouse/client';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDatabase, dropDatabase, testServerUrl } from '@prism/testing';
 import { Aggregator, TimeSeriesAggregationInterface } from '@prism/timeseries-aggregation';
 import { TimeSeriesBasicInterface } from '@prism/timeseries-basic';
 import postgres from 'postgres';
+import { codeOf } from './codes.js';
 import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
-
-async function codeOf(p: Promise<unknown>): Promise<Code> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const SECOND = 1_000_000_000n;
 // A fixed hour in the past with a nanosecond part, so precision loss would show.
